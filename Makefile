@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`. Set-up is idempotent and quick when nothing changed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+
+.PHONY: setup index run test lint bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# CPU torch first, pinned: letting a dependency pull torch would fetch a multi-GB CUDA build.
+	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+index: setup
+	$(PY) -m bot index
+
+run: setup
+	$(PY) -m bot index --quiet
+	$(PY) -m bot run
+
+lint: setup
+	$(PY) -m ruff check bot embeddings tests
+
+test: setup lint
+	$(PY) -m pytest -q
+
+eval: index
+	$(PY) -m bot eval --questions ../shared/eval/dev_questions.jsonl
+	$(PY) -m bot eval --questions tests/data/questions.jsonl
+
+clean:
+	rm -rf $(VENV) .newsbot

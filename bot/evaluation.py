@@ -1,0 +1,160 @@
+"""Score retrieval and answers against questions with gold sources and evidence phrases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.answering import Answer
+from embeddings.errors import NewsbotError
+from embeddings.lexical import normalize
+from embeddings.models import Hit
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question."""
+
+    qid: str
+    question: str
+    answerable: bool
+    sources: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    evidence_all: tuple[tuple[str, str], ...] = ()
+    kind: str = ""
+
+
+def read_questions(path: Path) -> list[Question]:
+    """Read evaluation questions from JSON Lines."""
+    if not path.is_file():
+        raise NewsbotError(f"no questions file at {path}")
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(Question(
+                qid=str(row.get("id", number)),
+                question=row["question"],
+                answerable=bool(row.get("answerable", True)),
+                sources=tuple(row.get("sources", ())),
+                evidence=tuple(row.get("evidence", ())),
+                evidence_all=tuple((p["source"], p["phrase"]) for p in row.get("evidence_all", ())),
+                kind=str(row.get("type", "answerable" if row.get("answerable", True) else "unanswerable")),
+            ))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NewsbotError(f"{path}:{number}: not an evaluation question ({exc})") from exc
+    return questions
+
+
+def is_hit(question: Question, source_id: str, text: str) -> bool:
+    """True when a passage comes from a gold source and contains a gold evidence phrase."""
+    folded = normalize(text)
+    return source_id in question.sources and any(normalize(p) in folded for p in question.evidence)
+
+
+def first_hit_rank(question: Question, hits: Sequence[Hit]) -> int | None:
+    """Return the 1-based rank of the first hit, if any."""
+    for position, hit in enumerate(hits, start=1):
+        if is_hit(question, hit.chunk.source_id, hit.chunk.text):
+            return position
+    return None
+
+
+def evidence_all_found(question: Question, hits: Sequence[Hit]) -> tuple[int, int]:
+    """Return (found, required) for the (source, phrase) pairs that must all be retrieved."""
+    found = sum(
+        1 for source, phrase in question.evidence_all
+        if any(h.chunk.source_id == source and normalize(phrase) in normalize(h.chunk.text) for h in hits)
+    )
+    return found, len(question.evidence_all)
+
+
+def answer_correct(question: Question, answer: Answer) -> bool:
+    """Answered with a gold source quoting an evidence phrase, or rightly abstained."""
+    if not question.answerable:
+        return not answer.answered
+    return answer.answered and any(
+        c.source_id in question.sources and any(normalize(p) in normalize(c.quote) for p in question.evidence)
+        for c in answer.citations
+    )
+
+
+def evaluate(
+    questions: Iterable[Question],
+    search: Callable[[str, int], Sequence[Hit]],
+    ask: Callable[[str], Answer],
+    source_texts: Mapping[str, str],
+) -> dict[str, object]:
+    """Run every question and return the figures overall, per question type, and per question."""
+    rows = []
+    for question in questions:
+        hits = search(question.question, 10)
+        answer = ask(question.question)
+        rank = first_hit_rank(question, hits) if question.answerable else None
+        found, required = evidence_all_found(question, hits)
+        quotes_ok = sum(1 for c in answer.citations if c.quote and c.quote in source_texts.get(c.source_id, ""))
+        rows.append({
+            "id": question.qid, "type": question.kind, "question": question.question,
+            "answerable": question.answerable, "rank": rank, "answered": answer.answered,
+            "correct": answer_correct(question, answer), "evidence_all": [found, required],
+            "quotes": len(answer.citations), "quotes_verbatim": quotes_ok,
+            "cited": sorted({c.source_id for c in answer.citations}), "confidence": round(answer.confidence, 4),
+        })
+    summary = _summarize(rows)
+    kinds = sorted({row["type"] for row in rows})
+    summary["by_type"] = {kind: _summarize([r for r in rows if r["type"] == kind]) for kind in kinds}
+    summary["per_question"] = rows
+    return summary
+
+
+def _summarize(rows: list[dict]) -> dict[str, object]:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    with_all = [r for r in rows if r["evidence_all"][1]]
+    quotes = sum(r["quotes"] for r in rows)
+
+    def share(values: list[bool]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    return {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "hit@5": share([r["rank"] is not None and r["rank"] <= 5 for r in answerable]),
+        "mrr@10": round(sum(1 / r["rank"] for r in answerable if r["rank"]) / len(answerable), 4)
+        if answerable else None,
+        "evidence_all_coverage": round(
+            sum(r["evidence_all"][0] for r in with_all) / sum(r["evidence_all"][1] for r in with_all), 4
+        ) if with_all else None,
+        "answer_accuracy": share([r["correct"] for r in rows]),
+        "answered_unanswerable": sum(1 for r in unanswerable if r["answered"]),
+        "abstained_answerable": sum(1 for r in answerable if not r["answered"]),
+        "quotes_verbatim": round(sum(r["quotes_verbatim"] for r in rows) / quotes, 4) if quotes else None,
+    }
+
+
+def render_evaluation(result: Mapping[str, object]) -> str:
+    """Render evaluation figures as a table, overall and per question type."""
+    columns = ("questions", "hit@5", "mrr@10", "evidence_all_coverage", "answer_accuracy",
+               "answered_unanswerable", "quotes_verbatim")
+    header = f"{'':<26}" + "".join(f"{c[:14]:>15}" for c in columns)
+    lines = [header]
+
+    def line(name: str, figures: Mapping[str, object]) -> str:
+        cells = "".join(f"{('-' if figures.get(c) is None else figures.get(c))!s:>15}" for c in columns)
+        return f"{name:<26}{cells}"
+
+    lines.append(line("all", result))
+    for kind, figures in dict(result.get("by_type", {})).items():
+        lines.append(line(f"  {kind}", figures))
+    misses = [r for r in result.get("per_question", []) if not r["correct"] or (r["answerable"] and not r["rank"])]
+    if misses:
+        lines.append("")
+        lines.append("Misses:")
+        for row in misses:
+            lines.append(f"  {row['id']} rank={row['rank']} answered={row['answered']} "
+                         f"conf={row['confidence']} cited={','.join(row['cited'])}: {row['question']}")
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""Terminal and JSON renderings of answers, hits and sources: pure functions returning strings and dicts."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+from bot.answering import Answer, Citation
+from embeddings.models import Hit, SourceInfo
+
+WIDTH = 100
+
+
+def hit_as_dict(hit: Hit) -> dict[str, object]:
+    """Return a search result in the JSON contract."""
+    return {
+        "rank": hit.rank,
+        "source_id": hit.chunk.source_id,
+        "chunk_id": hit.chunk.chunk_id,
+        "score": round(hit.score, 6),
+        "dense_score": round(hit.dense_score, 6),
+        "lexical_score": round(hit.lexical_score, 6),
+        "text": hit.chunk.text,
+        "title": hit.source.title,
+        "date": hit.source.date,
+        "start": hit.chunk.start,
+        "end": hit.chunk.end,
+    }
+
+
+def search_as_dict(query: str, hits: Sequence[Hit]) -> dict[str, object]:
+    """Return a search in the JSON contract."""
+    return {"query": query, "results": [hit_as_dict(hit) for hit in hits]}
+
+
+def source_label(info: SourceInfo | Citation) -> str:
+    """Return 'title - date - source id' for a citation line."""
+    title = info.title or "(untitled)"
+    return f"{title} - {info.date or 'undated'} - {info.source_id}"
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return "\n".join(
+        textwrap.fill(line, WIDTH, initial_indent=indent, subsequent_indent=indent) if line else ""
+        for line in text.splitlines()
+    )
+
+
+def render_answer(answer: Answer) -> str:
+    """Render an answer with numbered citations and their verbatim quotes."""
+    lines = [_wrap(answer.answer), ""]
+    if answer.answered:
+        for note in answer.notes:
+            lines.append(_wrap(f"Note: {note}"))
+        lines.append("Sources:")
+        for citation in answer.citations:
+            speaker = f" (speaker: {citation.speaker})" if citation.speaker else ""
+            lines.append(f"  [{citation.n}] {source_label(citation)}{speaker}")
+            lines.append(_wrap(f"“{citation.quote}”", "      "))
+        if answer.as_of:
+            lines.append(f"As of {answer.as_of}.")
+    elif answer.leads:
+        lines.append("Closest passages (they do not answer the question):")
+        for hit in answer.leads[:3]:
+            lines.append(f"  - {source_label(hit.source)}")
+            lines.append(_wrap(hit.chunk.text, "      "))
+    return "\n".join(lines).rstrip()
+
+
+def render_hits(query: str, hits: Sequence[Hit]) -> str:
+    """Render ranked passages with scores and sources."""
+    if not hits:
+        return f"No passages for {query!r}."
+    lines = [f"Passages for {query!r}:"]
+    for hit in hits:
+        lines.append(f"{hit.rank:>2}. [{hit.score:.4f}] {source_label(hit.source)}  ({hit.chunk.chunk_id})")
+        lines.append(_wrap(hit.chunk.text, "      "))
+    return "\n".join(lines)
+
+
+def render_sources(infos: Sequence[SourceInfo]) -> str:
+    """Render the corpus, one article a line."""
+    lines = [f"{len(infos)} articles:"]
+    for info in infos:
+        lines.append(f"  {info.date or 'undated':<10}  {info.source_id}  {info.title or '(untitled)'}")
+    return "\n".join(lines)

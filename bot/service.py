@@ -1,0 +1,173 @@
+"""The answering service that the CLI and the Discord bot share: settings in, answers out."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.answering import Answer, compose_answer
+from bot.grounding import missing_names, missing_topic_words, vocabulary_prefixes
+from bot.settings import Settings
+from embeddings.corpus import SOURCE_ID, read_corpus
+from embeddings.errors import IndexMismatchError, SourceNotFoundError
+from embeddings.index import BuildReport, NewsIndex, build_index, load_index, read_manifest, stale_articles
+from embeddings.lexical import STOPWORDS, normalize, tokenize
+from embeddings.models import Article, Chunk, Hit, SourceInfo
+from embeddings.retrieval import Retriever
+from embeddings.vectors import Embedder, SentenceTransformerEmbedder
+
+log = logging.getLogger(__name__)
+
+# How many passages feed the answer composer; the user-facing `k` only limits what is shown.
+ANSWER_CANDIDATES = 8
+# Cosine between single words above which a word of the passage stands in for a missing topic word.
+SYNONYM_SIMILARITY = 0.6
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """An article as `source` shows it: metadata, clean text and its passages."""
+
+    info: SourceInfo
+    article: Article
+    chunks: tuple[Chunk, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the source in JSON form."""
+        return {
+            "source_id": self.info.source_id, "title": self.info.title, "date": self.info.date,
+            "outlet": self.info.outlet, "provenance": dict(self.article.provenance),
+            "text": self.article.clean_text,
+            "noise": [{"kind": kind, "text": self.article.span_text(span)} for kind, span in self.article.noise],
+            "chunks": [{"chunk_id": c.chunk_id, "start": c.start, "end": c.end, "text": c.text} for c in self.chunks],
+        }
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """Build the configured embedder; the model itself loads on first use."""
+    return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+
+
+class NewsService:
+    """Loads the index and model once and answers questions, searches and source look-ups."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self._lock = threading.RLock()
+        self._index: NewsIndex | None = None
+        self._retriever: Retriever | None = None
+        self._prefixes: frozenset[str] | None = None
+
+    @property
+    def index(self) -> NewsIndex:
+        """Return the loaded index, loading it on first use."""
+        self.load()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def retriever(self) -> Retriever:
+        """Return the retriever over the loaded index."""
+        self.load()
+        assert self._retriever is not None
+        return self._retriever
+
+    def load(self, check_corpus: bool = True) -> None:
+        """Load and check the index, refusing one built from other settings or an older corpus."""
+        with self._lock:
+            if self._index is not None:
+                return
+            index_dir = self.settings.index_dir
+            manifest = read_manifest(index_dir)
+            if check_corpus and self.settings.seeds_dir.is_dir():
+                stale = stale_articles(manifest, read_corpus(self.settings.seeds_dir).articles)
+                if stale:
+                    raise IndexMismatchError(
+                        f"the index is older than the seeds ({len(stale)} articles changed: "
+                        f"{', '.join(stale[:3])}{'...' if len(stale) > 3 else ''}): run `newsbot index`"
+                    )
+            index = load_index(index_dir, self.embedder.model_name, self.settings.chunker)
+            self._retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
+            self._index = index
+
+    def warm_up(self) -> None:
+        """Load the index and the model so that the first question is fast."""
+        self.load()
+        self.retriever.embed_query("warm up")
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        """Return the k most relevant passages for a query."""
+        return self.retriever.search(query, k or self.settings.top_k)
+
+    def ask(self, question: str, context: str | None = None) -> Answer:
+        """Answer a question from the articles, optionally read with an earlier question as context."""
+        question = question.strip()
+        query = f"{context.strip()} {question}" if context else question
+        hits = self.retriever.search(query, max(ANSWER_CANDIDATES, self.settings.top_k))
+        texts = {hit.chunk.source_id: self.index.articles[hit.chunk.source_id].text for hit in hits}
+        weights = {term: self.retriever.bm25.rarity(term) for term in tokenize(query)}
+        return compose_answer(question, hits, texts, weights, missing=self.missing_from_corpus(question, hits))
+
+    def missing_from_corpus(self, question: str, hits: list[Hit]) -> list[str]:
+        """Return the names and topic words of a question that the articles never mention."""
+        vocabulary = self.retriever.bm25.vocabulary
+        if self._prefixes is None:
+            self._prefixes = vocabulary_prefixes(list(vocabulary))
+        missing = missing_names(question, vocabulary, self._prefixes)
+        topic = missing_topic_words(question, vocabulary)
+        if topic and hits:
+            # A topic word the articles lack may still be answered in other words (bribed ~ corrupted).
+            words = sorted({w for hit in hits[:3] for w in re.findall(r"[a-z][a-z-]{2,}", normalize(hit.chunk.text))
+                            if w not in STOPWORDS})
+            vectors = np.asarray(self.embedder.embed([w.lower() for w in topic] + words), dtype=np.float32)
+            similarity = vectors[: len(topic)] @ vectors[len(topic):].T
+            topic = [w for w, row in zip(topic, similarity, strict=True) if float(row.max()) < SYNONYM_SIMILARITY]
+        return missing + topic
+
+    def sources(self) -> list[SourceInfo]:
+        """Return every article, newest first."""
+        infos = [self.index.source(source_id) for source_id in self.index.articles]
+        return sorted(infos, key=lambda info: (info.date or "", info.source_id), reverse=True)
+
+    def source(self, source_id: str) -> SourceView:
+        """Return one article by id; unknown or malformed ids are simply not found."""
+        source_id = source_id.strip()
+        if not SOURCE_ID.match(source_id) or source_id not in self.index.articles:
+            shown = source_id if len(source_id) <= 60 else source_id[:57] + "..."
+            raise SourceNotFoundError(f"no such source: {shown!r} (try `newsbot sources`)")
+        article = self.index.articles[source_id]
+        return SourceView(self.index.source(source_id), article, tuple(self.index.chunks_of(source_id)))
+
+    def about(self) -> dict[str, object]:
+        """Return what the bot runs on: model, passages and the corpus's date range."""
+        index = self.index
+        dates = sorted(a.date for a in index.articles.values() if a.date)
+        return {
+            "model": index.model,
+            "dimension": index.manifest.get("dimension"),
+            "articles": len(index.articles),
+            "passages": len(index.chunks),
+            "retrieval": self.settings.retrieval,
+            "first_date": dates[0] if dates else None,
+            "last_date": dates[-1] if dates else None,
+            "index_built": index.manifest.get("created_at"),
+        }
+
+    def reindex(self, rebuild: bool = False, report: Callable[[str], None] | None = None) -> BuildReport:
+        """Bring the index in line with the seeds and swap the new one in."""
+        with self._lock:
+            corpus = read_corpus(self.settings.seeds_dir)
+            for warning in corpus.warnings:
+                log.warning("%s", warning)
+            result = build_index(corpus.articles, self.embedder, self.settings.chunker, self.settings.index_dir,
+                                 rebuild=rebuild, warnings=corpus.warnings, report=report)
+            self._index = None
+            self._retriever = None
+            self._prefixes = None
+            return result

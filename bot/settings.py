@@ -1,0 +1,121 @@
+"""The one settings object, built at the entry point from environment variables and `.env`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from embeddings.errors import ConfigError
+from embeddings.models import ChunkerConfig
+from embeddings.retrieval import MODES, RetrievalConfig
+from embeddings.vectors import DEFAULT_MODEL
+
+ENV_FILE = Path(".env")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about newsbot; see the README for each variable."""
+
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path(".newsbot/index")
+    model: str = DEFAULT_MODEL
+    backend: str = "torch"
+    batch_size: int = 32
+    chunk_max_chars: int = 480
+    chunk_overlap: int = 1
+    top_k: int = 5
+    retrieval: str = "hybrid"
+    max_question_chars: int = 2000
+    discord_token: str | None = field(default=None, repr=False)
+    guild_id: int | None = None
+    channels: tuple[str, ...] = ()
+    cooldown_seconds: float = 5.0
+    max_in_flight: int = 4
+    feedback_db: Path = Path(".newsbot/feedback.sqlite3")
+    log_level: str = "INFO"
+
+    @property
+    def chunker(self) -> ChunkerConfig:
+        """Return the chunking parameters."""
+        return ChunkerConfig(max_chars=self.chunk_max_chars, overlap_sentences=self.chunk_overlap)
+
+    @property
+    def retrieval_config(self) -> RetrievalConfig:
+        """Return the retrieval parameters."""
+        return RetrievalConfig(mode=self.retrieval)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Return a copy with some fields replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = ENV_FILE) -> Settings:
+        """Build settings from `.env` (if present) overlaid by the process environment."""
+        values: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping of environment variable names to strings."""
+        kwargs: dict[str, object] = {}
+        for spec in fields(cls):
+            name = "DISCORD_TOKEN" if spec.name == "discord_token" else f"NEWSBOT_{spec.name.upper()}"
+            raw = values.get(name)
+            if raw is None or raw.strip() == "":
+                continue
+            kwargs[spec.name] = _convert(name, spec.name, raw.strip())
+        settings = cls(**kwargs)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ConfigError for values that cannot work."""
+        if self.retrieval not in MODES:
+            raise ConfigError(f"NEWSBOT_RETRIEVAL must be one of {', '.join(MODES)}, not {self.retrieval!r}")
+        if self.backend not in ("torch", "onnx"):
+            raise ConfigError(f"NEWSBOT_BACKEND must be torch or onnx, not {self.backend!r}")
+        minimums = (
+            ("NEWSBOT_TOP_K", self.top_k, 1),
+            ("NEWSBOT_CHUNK_MAX_CHARS", self.chunk_max_chars, 50),
+            ("NEWSBOT_BATCH_SIZE", self.batch_size, 1),
+            ("NEWSBOT_MAX_IN_FLIGHT", self.max_in_flight, 1),
+            ("NEWSBOT_CHUNK_OVERLAP", self.chunk_overlap, 0),
+            ("NEWSBOT_MAX_QUESTION_CHARS", self.max_question_chars, 20),
+        )
+        for name, value, low in minimums:
+            if value < low:
+                raise ConfigError(f"{name} must be at least {low}, not {value}")
+        if self.top_k > 25:
+            raise ConfigError(f"NEWSBOT_TOP_K must be at most 25, not {self.top_k}")
+        if self.cooldown_seconds < 0:
+            raise ConfigError("NEWSBOT_COOLDOWN_SECONDS must not be negative")
+
+
+def _convert(env_name: str, field_name: str, raw: str) -> object:
+    try:
+        if field_name in ("seeds_dir", "index_dir", "feedback_db"):
+            return Path(raw).expanduser()
+        if field_name in ("batch_size", "chunk_max_chars", "chunk_overlap", "top_k", "max_in_flight",
+                          "max_question_chars"):
+            return int(raw)
+        if field_name == "guild_id":
+            return int(raw)
+        if field_name == "cooldown_seconds":
+            return float(raw)
+        if field_name == "channels":
+            return tuple(part.strip().lstrip("#") for part in raw.split(",") if part.strip())
+        if field_name in ("retrieval", "backend"):
+            return raw.lower()
+        if field_name == "log_level":
+            return raw.upper()
+    except ValueError as exc:
+        raise ConfigError(f"{env_name}: cannot read {raw!r} ({exc})") from None
+    return raw

@@ -1,0 +1,235 @@
+"""Read seed articles and find what the text holds: title, date, body, and the noise to leave out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings.errors import CorpusError
+from embeddings.models import Article, Span
+
+METADATA_FILE = "metadata.json"
+SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(_MONTHS.split("|"))}
+_META_PREFIX = re.compile(
+    r"\s*(?:date|published|posted|updated)\s*[:=]?\s*(\d{4}-\d{2}-\d{2})(?:[T ][\d:]+Z?)?\s+", re.I
+)
+_DATELINE = re.compile(
+    rf"^(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+    rf"(?:(\d{{1,2}})\s+({_MONTHS})|({_MONTHS})\s+(\d{{1,2}}),?)\s+(\d{{4}})"
+    rf"(?:,?\s+\d{{1,2}}:\d{{2}}(?:\s*[ap]\.?m\.?)?)?$",
+    re.I,
+)
+_ISO_DATELINE = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
+_SENTENCE_END = re.compile(r"[.!?…:][\"'”’)\]]*$")
+_CAPTION_CREDIT = re.compile(
+    r"(?:\bvia\s+(?:AFP|Reuters|AP|Getty|EPA|Shutterstock|Wikimedia|Telegram|X|Facebook|social media)\b"
+    r"|\b(?:photo|image|picture|credit|illustration)s?\s*(?:by|:)|©|\(Photo)",
+    re.I,
+)
+_READ_MORE = re.compile(
+    r"^(?:read (?:more|also)|see also|related(?: articles| stories)?|more on this(?: topic)?|"
+    r"recommended|you may also like)\b\s*:?", re.I
+)
+_LIST_ITEM = re.compile(r"^\s*(?:[-•*–—]|\d+[.)])\s+")
+_BOILERPLATE = re.compile(
+    r"select the required text and press|if you notice an error|all rights reserved|"
+    r"subscribe to (?:our|the) |sign up for (?:our|the) |follow us on |click here to |"
+    r"share this (?:article|story)|support (?:our|independent) journalism|"
+    r"this article was (?:originally )?published|cookies? (?:policy|settings)",
+    re.I,
+)
+_MAX_TITLE = 160
+_MAX_CAPTION = 120
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    """The articles read from a seeds directory and a warning per file left out."""
+
+    articles: tuple[Article, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def _lines(text: str) -> list[Span]:
+    """Return the span of every non-blank line, stripped of surrounding whitespace."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text):
+        raw = match.group()
+        left = len(raw) - len(raw.lstrip())
+        right = len(raw.rstrip())
+        if right > left:
+            spans.append((match.start() + left, match.start() + right))
+    return spans
+
+
+def _iso_from_dateline(match: re.Match[str]) -> str:
+    day = match.group(1) or match.group(4)
+    month = match.group(2) or match.group(3)
+    return f"{int(match.group(5)):04d}-{_MONTH_NUMBER[month.lower()]:02d}-{int(day):02d}"
+
+
+def _is_fragment(line: str) -> bool:
+    """A short line that does not end a sentence: a caption, a label, a heading."""
+    return len(line) <= _MAX_CAPTION and not _SENTENCE_END.search(line)
+
+
+def parse_article(source_id: str, text: str, metadata: Mapping[str, object] | None = None) -> Article:
+    """Find title, date, body and noise in one article's text; fill gaps from its metadata entry."""
+    metadata = metadata or {}
+    lines = _lines(text)
+    found: dict[str, str] = {}
+    body: list[Span] = []
+    noise: list[tuple[str, Span]] = []
+    breaks: set[int] = set()
+    in_read_more = False
+
+    for number, (start, end) in enumerate(lines):
+        line = text[start:end]
+        if number == 0 and (prefix := _META_PREFIX.match(text, start, end)):
+            found.setdefault("date", prefix.group(1))
+            noise.append(("metadata", (start, prefix.end())))
+            start = prefix.end()
+            line = text[start:end]
+        if not line.strip():
+            continue
+        dateline = _DATELINE.match(line) or _ISO_DATELINE.match(line)
+        if dateline and number <= 3:
+            if "date" not in found:
+                found["date"] = dateline.group(1) if dateline.re is _ISO_DATELINE else _iso_from_dateline(dateline)
+            noise.append(("dateline", (start, end)))
+            breaks.add(len(body))
+            continue
+        if number == 0 and len(line) <= _MAX_TITLE and not _SENTENCE_END.search(line) and len(lines) > 1:
+            found["title"] = line
+            noise.append(("title", (start, end)))
+            breaks.add(len(body))
+            continue
+        if _READ_MORE.match(line):
+            in_read_more = True
+            noise.append(("read-more", (start, end)))
+            breaks.add(len(body))
+            continue
+        if in_read_more and (_LIST_ITEM.match(line) or _is_fragment(line)):
+            noise.append(("read-more", (start, end)))
+            continue
+        in_read_more = False
+        if _BOILERPLATE.search(line) and len(line) <= 400:
+            noise.append(("boilerplate", (start, end)))
+            breaks.add(len(body))
+            continue
+        if (_CAPTION_CREDIT.search(line) and _is_fragment(line)) or (number > 0 and _is_fragment(line)):
+            noise.append(("caption", (start, end)))
+            breaks.add(len(body))
+            continue
+        body.append((start, end))
+
+    segments = _segments(body, breaks)
+    provenance = []
+    values: dict[str, str | None] = {}
+    for field_name in ("title", "date", "outlet"):
+        if field_name in found:
+            values[field_name] = found[field_name]
+            provenance.append((field_name, "text"))
+            continue
+        entry = metadata.get(field_name)
+        if isinstance(entry, Mapping):
+            value, origin = entry.get("value"), str(entry.get("from", "metadata"))
+        else:
+            value, origin = entry, "metadata"
+        values[field_name] = str(value) if value else None
+        if value:
+            provenance.append((field_name, f"metadata ({origin})"))
+    digest = hashlib.sha256(text.encode("utf-8"))
+    digest.update(json.dumps(metadata, sort_keys=True, default=str).encode("utf-8"))
+    return Article(
+        source_id=source_id,
+        text=text,
+        title=values["title"],
+        date=values["date"],
+        outlet=values["outlet"],
+        body=tuple(body),
+        segments=segments,
+        noise=tuple(noise),
+        provenance=tuple(provenance),
+        content_hash=digest.hexdigest(),
+    )
+
+
+def _segments(body: list[Span], breaks: set[int]) -> tuple[Span, ...]:
+    """Group body lines into runs that no noise line interrupts."""
+    segments: list[Span] = []
+    for position, span in enumerate(body):
+        if segments and position not in breaks:
+            segments[-1] = (segments[-1][0], span[1])
+        else:
+            segments.append(span)
+    return tuple(segments)
+
+
+def read_metadata(seeds_dir: Path) -> dict[str, dict[str, object]]:
+    """Read the optional metadata file beside the seeds."""
+    path = seeds_dir / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorpusError(f"{path}: not valid JSON ({exc})") from exc
+    articles = data.get("articles", {}) if isinstance(data, dict) else {}
+    return {key: value for key, value in articles.items() if isinstance(value, dict)}
+
+
+def decode_seed(path: Path, raw: bytes) -> tuple[str | None, str | None]:
+    """Decode a seed file's bytes; return (text, None) or (None, why it is skipped)."""
+    if not raw.strip():
+        return None, f"{path.name}: empty file, skipped"
+    if b"\x00" in raw:
+        return None, f"{path.name}: binary file, skipped"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"{path.name}: not UTF-8 (byte {exc.start}), skipped"
+    return text.removeprefix("\ufeff") if text.startswith("\ufeff") else text, None
+
+
+def read_corpus(seeds_dir: Path) -> CorpusLoad:
+    """Read every `*.txt` article of a seeds directory, in id order."""
+    if not seeds_dir.is_dir():
+        raise CorpusError(f"seeds directory not found: {seeds_dir}")
+    metadata = read_metadata(seeds_dir)
+    articles: list[Article] = []
+    warnings: list[str] = []
+    seen: dict[str, str] = {}
+    for path in sorted(seeds_dir.glob("*.txt")):
+        source_id = path.stem
+        if not SOURCE_ID.match(source_id):
+            warnings.append(f"{path.name}: file name is not a valid source id, skipped")
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            warnings.append(f"{path.name}: cannot be read ({exc.strerror}), skipped")
+            continue
+        text, problem = decode_seed(path, raw)
+        if text is None:
+            warnings.append(problem or f"{path.name}: skipped")
+            continue
+        article = parse_article(source_id, text, metadata.get(source_id))
+        if not article.body:
+            warnings.append(f"{path.name}: no article text after cleaning, skipped")
+            continue
+        body_hash = hashlib.sha256(article.clean_text.encode("utf-8")).hexdigest()
+        if body_hash in seen:
+            warnings.append(f"{path.name}: same text as {seen[body_hash]}.txt, indexed under both ids")
+        seen.setdefault(body_hash, source_id)
+        articles.append(article)
+    return CorpusLoad(tuple(articles), tuple(warnings))

@@ -1,0 +1,83 @@
+"""Frozen value types that flow through the pipeline: article -> chunks -> hits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One source file: its raw text, what was found in it, and the spans worth indexing."""
+
+    source_id: str
+    text: str
+    title: str | None = None
+    date: str | None = None
+    outlet: str | None = None
+    body: tuple[Span, ...] = ()
+    segments: tuple[Span, ...] = ()
+    noise: tuple[tuple[str, Span], ...] = ()
+    provenance: tuple[tuple[str, str], ...] = ()
+    content_hash: str = ""
+
+    def span_text(self, span: Span) -> str:
+        """Return the exact text of a span of the source file."""
+        return self.text[span[0] : span[1]]
+
+    @property
+    def clean_text(self) -> str:
+        """Return the article body with noise left out, paragraphs separated by blank lines."""
+        return "\n\n".join(self.span_text(span) for span in self.body)
+
+
+@dataclass(frozen=True)
+class ChunkerConfig:
+    """Sentence-window chunking parameters; they are part of the index manifest."""
+
+    max_chars: int = 480
+    overlap_sentences: int = 1
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the parameters as a JSON-friendly dict."""
+        return {"max_chars": self.max_chars, "overlap_sentences": self.overlap_sentences}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A window of whole sentences; `text` is exactly `article.text[start:end]`."""
+
+    chunk_id: str
+    source_id: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...] = ()
+
+    def sentence_texts(self) -> tuple[str, ...]:
+        """Return the text of every sentence of the chunk."""
+        return tuple(self.text[s - self.start : e - self.start] for s, e in self.sentences)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a citation shows about an article."""
+
+    source_id: str
+    title: str | None = None
+    date: str | None = None
+    outlet: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its scores and source, plus per-sentence similarity."""
+
+    chunk: Chunk
+    score: float
+    source: SourceInfo
+    rank: int = 0
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+    sentence_scores: tuple[float, ...] = field(default=())

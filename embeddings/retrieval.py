@@ -1,0 +1,88 @@
+"""Rank passages for a query: dense FAISS search fused with BM25, with per-sentence similarity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from embeddings.index import NewsIndex
+from embeddings.lexical import BM25, top_k
+from embeddings.models import Hit
+from embeddings.vectors import Embedder
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How rankings are made and fused."""
+
+    mode: str = "hybrid"
+    candidates: int = 50
+    rrf_k: int = 60
+    lexical_weight: float = 1.0
+
+
+def fuse_rankings(rankings: Sequence[Sequence[int]], weights: Sequence[float], rrf_k: int) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each ranking adds weight / (rrf_k + rank) to its items."""
+    fused: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+class Retriever:
+    """Searches one loaded index with one embedder."""
+
+    def __init__(self, index: NewsIndex, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.config = config or RetrievalConfig()
+        self.bm25 = BM25([chunk.text for chunk in index.chunks])
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """Return the query's unit vector."""
+        return np.asarray(self.embedder.embed([query]), dtype=np.float32)[0]
+
+    def search(self, query: str, k: int = 5, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """Return the k best passages for a query, best first."""
+        size = len(self.index.chunks)
+        if size == 0 or k <= 0:
+            return []
+        vector = self.embed_query(query) if query_vector is None else query_vector
+        candidates = min(max(self.config.candidates, k), size)
+        dense_scores, dense_ids = self.index.faiss_index.search(vector.reshape(1, -1), candidates)
+        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
+        lexical_all = self.bm25.scores(query)
+        lexical = dict(top_k(lexical_all, candidates))
+        mode = self.config.mode
+        if mode == "dense":
+            ranked = sorted(dense.items(), key=lambda pair: (-pair[1], pair[0]))
+        elif mode == "lexical":
+            ranked = sorted(lexical.items(), key=lambda pair: (-pair[1], pair[0]))
+        else:
+            ranked = fuse_rankings([list(dense), list(lexical)], [1.0, self.config.lexical_weight], self.config.rrf_k)
+        top = max(float(lexical_all.max()), 1e-9)
+        hits = []
+        for rank, (position, score) in enumerate(ranked[:k], start=1):
+            chunk = self.index.chunks[position]
+            rows = list(self.index.sentence_rows[position])
+            sentence_scores = self.index.sentence_vectors[rows] @ vector if rows else np.zeros(0)
+            dense_score = dense.get(position)
+            if dense_score is None:
+                dense_score = float(self.index.chunk_vectors[position] @ vector)
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    score=float(score),
+                    source=self.index.source(chunk.source_id),
+                    rank=rank,
+                    dense_score=dense_score,
+                    lexical_score=float(lexical_all[position]) / top,
+                    sentence_scores=tuple(float(s) for s in sentence_scores),
+                )
+            )
+        return hits
