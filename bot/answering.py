@@ -122,7 +122,8 @@ _ROLE_VERB = re.compile(
 )
 _PRONOUN_VERB = re.compile(rf"\b(?:[Hh]e|[Ss]he)\s+(?:also\s+|further\s+)?(?:{_SPEECH_VERBS})\b")
 _NOT_PEOPLE = frozenset(
-    """The A An In On At If But And Yet When While According Earlier Notably Nonetheless Last Prior Citing
+    """He She It They We I You This That These Those His Her Their The A An In On At If But And Yet When
+    While According Earlier Notably Nonetheless Last Prior Citing
     Today Without Russia Russian Russians Ukraine Ukrainian Ukrainians Italy Italian Moscow Kyiv NATO
     Europe European Western West France Poland Brussels Crimea Reuters Bild Economist ISW""".split()
 )

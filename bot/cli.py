@@ -76,7 +76,9 @@ def read_batch(path: Path) -> Iterator[str]:
 @click.pass_context
 def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: bool) -> None:
     """newsbot: ask questions of the news articles and get answers with verbatim citations."""
-    settings = Settings.from_env().with_overrides(index_dir=index_dir, model=model)
+    state = ctx.ensure_object(dict)
+    settings = state.get("settings") or Settings.from_env()
+    settings = settings.with_overrides(index_dir=index_dir, model=model)
     logging.basicConfig(
         level=logging.DEBUG if verbose else getattr(logging, settings.log_level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -84,7 +86,7 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
     )
     for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    ctx.obj = {"settings": settings}
+    state["settings"] = settings
 
 
 @cli.command()
@@ -96,7 +98,9 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
 def index(ctx: click.Context, seeds: Path | None, rebuild: bool, quiet: bool, as_json: bool) -> None:
     """Build or update the index; only new or changed articles are embedded."""
     state = ctx.find_root().obj
-    state["settings"] = _settings(ctx).with_overrides(seeds_dir=seeds)
+    if seeds is not None:
+        state["settings"] = _settings(ctx).with_overrides(seeds_dir=seeds)
+        state.pop("service", None)
     service = _service(ctx)
 
     def progress(message: str) -> None:

@@ -10,9 +10,10 @@ _TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'“‘(\[]*[A-Z0-9À-Ý]")
 # A quote is kept whole with its attribution, unless it runs on (an unbalanced quote mark).
 _MAX_QUOTED_SENTENCE = 420
+_NUMBERED = re.compile(r"\b(?:[Nn]o|[Ff]ig|[Vv]ol|[Aa]rt|pp?)\.$")
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof st gen lt col maj sgt capt sen rep gov pres jr sr inc ltd co corp no vs etc jan
-    feb mar apr jun jul aug sep sept oct nov dec fig approx dept est""".split()
+    """mr mrs ms dr prof st gen lt col maj sgt capt sen rep gov pres jr sr inc ltd co corp vs etc jan
+    feb mar apr jun jul aug sep sept oct nov dec approx dept est""".split()
 )
 
 
@@ -44,6 +45,9 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
                 continue
             single_period = match.group().startswith(".") and len(match.group().rstrip("\"'”’)]")) == 1
             if single_period and _is_abbreviation(text, match.start() + 1):
+                continue
+            if single_period and _NUMBERED.search(text, max(0, match.start() - 4), match.start() + 1) and \
+                    text[boundary:boundary + 2].strip()[:1].isdigit():
                 continue
             if _inside_quote(text, cursor, boundary) and boundary - cursor < _MAX_QUOTED_SENTENCE:
                 continue

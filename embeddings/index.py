@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -365,8 +366,8 @@ def _write(
             if i not in todo_s:
                 sentence_vectors[i] = reuse.sentence_vectors[key]
 
-    generation = index_dir.parent / f".{index_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-    shutil.rmtree(generation, ignore_errors=True)
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    generation = index_dir.parent / f".{index_dir.name}-{stamp}"
     generation.mkdir(parents=True)
     try:
         (generation / ARTICLES).write_text(json.dumps([_article_to_json(a) for a in articles]), encoding="utf-8")

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 Span = tuple[int, int]
 
+# Bump when article cleaning or sentence splitting changes: indexes built by older rules are then rebuilt.
+CHUNKING_VERSION = 1
+
 
 @dataclass(frozen=True)
 class Article:
@@ -40,8 +43,8 @@ class ChunkerConfig:
     overlap_sentences: int = 1
 
     def as_dict(self) -> dict[str, int]:
-        """Return the parameters as a JSON-friendly dict."""
-        return {"max_chars": self.max_chars, "overlap_sentences": self.overlap_sentences}
+        """Return the parameters as a JSON-friendly dict, with the version of the cleaning and splitting rules."""
+        return {"max_chars": self.max_chars, "overlap_sentences": self.overlap_sentences, "version": CHUNKING_VERSION}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,350 @@
+"""Embed texts with an exported ONNX copy of a sentence-transformers model: onnxruntime and tokenizers, no torch.
+
+`export_onnx` (index time, needs torch) writes an encoder directory; `OnnxQueryEncoder` (serving time) reads it
+and gives the same vectors as sentence-transformers: the transformer's token embeddings, pooled and normalized
+as the model's modules.json and pooling config say, with the model's max_seq_length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+ONNX_MODEL = "model.onnx"
+ONNX_MODEL_INT8 = "model_int8.onnx"
+TOKENIZER = "tokenizer.json"
+EXPORT_INFO = "onnx_export.json"
+MODULES = "modules.json"
+ST_CONFIG = "sentence_bert_config.json"
+MODEL_CONFIG = "config.json"
+OPSET = 18
+POOLING_MODES = ("mean", "cls", "max", "mean_sqrt_len")
+# Token embeddings of the export and of torch may differ by float rounding only; more means a broken graph.
+EXPORT_TOLERANCE = 1e-4
+
+Progress = Callable[[int, int], None]
+
+_SESSIONS: dict[tuple[str, int], object] = {}
+_TOKENIZERS: dict[tuple[str, int], object] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_pipeline(model_dir: Path) -> dict[str, object]:
+    """Read max_seq_length, pooling and normalization from a sentence-transformers model directory."""
+    modules_path = model_dir / MODULES
+    if not modules_path.is_file():
+        raise ModelLoadError(f"{model_dir} is not a sentence-transformers model directory (no {MODULES})")
+    modules = json.loads(modules_path.read_text(encoding="utf-8"))
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+    if not kinds or kinds[0] != "Transformer" or any(k not in ("Transformer", "Pooling", "Normalize") for k in kinds):
+        raise ModelLoadError(f"{model_dir}: only Transformer -> Pooling [-> Normalize] pipelines can be exported, "
+                             f"not {' -> '.join(kinds)}")
+    pooling = "cls"
+    pooling_module = next((m for m in modules if str(m.get("type", "")).endswith("Pooling")), None)
+    if pooling_module is not None:
+        config = json.loads((model_dir / pooling_module["path"] / "config.json").read_text(encoding="utf-8"))
+        named = config.get("pooling_mode")
+        chosen = [named] if isinstance(named, str) else [
+            mode for mode in POOLING_MODES
+            if config.get(f"pooling_mode_{mode}_tokens") or config.get(f"pooling_mode_{mode}_token")
+        ]
+        if len(chosen) != 1 or chosen[0] not in POOLING_MODES:
+            raise ModelLoadError(f"{model_dir}: unsupported pooling configuration {config}")
+        pooling = chosen[0]
+    st_config_path = model_dir / ST_CONFIG
+    st_config = json.loads(st_config_path.read_text(encoding="utf-8")) if st_config_path.is_file() else {}
+    model_config = json.loads((model_dir / MODEL_CONFIG).read_text(encoding="utf-8"))
+    max_positions = int(model_config.get("max_position_embeddings", 512))
+    return {
+        "max_seq_length": int(st_config.get("max_seq_length") or max_positions),
+        "do_lower_case": bool(st_config.get("do_lower_case", False)),
+        "pooling": pooling,
+        "normalize": "Normalize" in kinds,
+        "dimension": int(model_config["hidden_size"]),
+    }
+
+
+def export_onnx(model_path_or_name: str | Path, target_dir: str | Path) -> Path:
+    """Export a sentence-transformers model's transformer to target_dir/model.onnx with its tokenizer and config."""
+    from embeddings.vectors import canonical_model_name, resolve_model_path
+
+    source = Path(resolve_model_path(str(model_path_or_name))).expanduser()
+    if not source.is_dir():
+        raise ModelLoadError(f"cannot export {model_path_or_name!r}: {source} is not a local model directory")
+    if not (source / TOKENIZER).is_file():
+        raise ModelLoadError(f"cannot export {model_path_or_name!r}: {source} has no {TOKENIZER}")
+    pipeline = read_pipeline(source)
+    target = Path(target_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / EXPORT_INFO).unlink(missing_ok=True)  # written last: a directory without it is incomplete
+
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = AutoModel.from_pretrained(str(source)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+
+    class TokenEmbeddings(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    # Two rows of different lengths so that the exporter cannot specialize batch or sequence to 1.
+    sample = tokenizer(["a short example", "a somewhat longer example sentence, with some padding after it"],
+                       padding=True, return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    inputs = tuple(sample.get(name, torch.zeros_like(sample["input_ids"])) for name in names)
+    batch = torch.export.Dim("batch")
+    sequence = torch.export.Dim("sequence", max=int(model.config.max_position_embeddings))
+    partial = target / f".{ONNX_MODEL}.partial-{os.getpid()}"
+    try:
+        # The TorchScript exporter bakes transformers' mask shapes in as constants; torch.export keeps them symbolic.
+        program = torch.onnx.export(
+            TokenEmbeddings(model), inputs, None, input_names=names, output_names=["token_embeddings"],
+            dynamic_shapes={name: {0: batch, 1: sequence} for name in names}, opset_version=OPSET,
+            dynamo=True, external_data=False, verbose=False,
+        )
+        program.save(str(partial), external_data=False)
+        _check_export(partial, model, tokenizer, names)
+        os.replace(partial, target / ONNX_MODEL)
+    finally:
+        partial.unlink(missing_ok=True)
+    for name in _config_files(source):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, target / name)
+    info = {
+        "model": canonical_model_name(str(model_path_or_name)),
+        "source": str(source),
+        **pipeline,
+        "inputs": names,
+        "output": "token_embeddings",
+        "opset": OPSET,
+        "torch": torch.__version__,
+        "files": {name: _sha256(target / name) for name in (ONNX_MODEL, TOKENIZER)},
+    }
+    (target / EXPORT_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    return target
+
+
+def _config_files(model_dir: Path) -> list[str]:
+    """Return the tokenizer and pipeline files an encoder directory needs, relative to the model directory."""
+    modules = json.loads((model_dir / MODULES).read_text(encoding="utf-8"))
+    pooling = [f"{m['path']}/config.json" for m in modules if str(m.get("type", "")).endswith("Pooling")]
+    return [name for name in (TOKENIZER, MODULES, ST_CONFIG, MODEL_CONFIG, *pooling) if (model_dir / name).is_file()]
+
+
+def _check_export(path: Path, model, tokenizer, names: list[str]) -> None:
+    """Refuse an export whose token embeddings differ from torch's on other shapes than the sample's."""
+    import onnxruntime as ort
+    import torch
+
+    texts = ["one", "three words here", "a longer text " * 20, "x"]
+    sample = tokenizer(texts, padding=True, return_tensors="np")
+    feeds = {n: np.asarray(sample.get(n, np.zeros_like(sample["input_ids"])), dtype=np.int64) for n in names}
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, feeds)[0]
+    with torch.no_grad():
+        want = model(**{n: torch.from_numpy(v) for n, v in feeds.items()}).last_hidden_state.numpy()
+    mask = feeds["attention_mask"][..., None].astype(np.float32)
+    error = float(np.abs((got - want) * mask).max())
+    if error > EXPORT_TOLERANCE:
+        raise ModelLoadError(f"the ONNX export differs from the torch model by {error:.3g}: not written")
+
+
+def quantize_onnx(encoder_dir: str | Path) -> Path:
+    """Write an int8 dynamically quantized copy of an exported encoder's model; return its path."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    directory = Path(encoder_dir)
+    source = directory / ONNX_MODEL
+    if not source.is_file():
+        raise ModelLoadError(f"no {ONNX_MODEL} in {directory}: run export_onnx first")
+    target = directory / ONNX_MODEL_INT8
+    partial = directory / f".{ONNX_MODEL_INT8}.partial-{os.getpid()}"
+    try:
+        # Only the MatMuls: quantized Gather/embeddings cost accuracy and gain nothing in speed.
+        quantize_dynamic(str(source), str(partial), op_types_to_quantize=["MatMul"], per_channel=True,
+                         weight_type=QuantType.QInt8)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def is_exported(encoder_dir: str | Path) -> bool:
+    """True when a directory holds a complete export."""
+    directory = Path(encoder_dir)
+    return all((directory / name).is_file() for name in (EXPORT_INFO, ONNX_MODEL, TOKENIZER))
+
+
+def read_export_info(encoder_dir: str | Path) -> dict:
+    """Return what export_onnx recorded about an encoder directory."""
+    path = Path(encoder_dir) / EXPORT_INFO
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelLoadError(f"no ONNX encoder at {Path(encoder_dir)}: run `newsbot index` to export it") from None
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"ONNX encoder info {path} is unreadable: {exc}") from exc
+
+
+class OnnxQueryEncoder:
+    """An Embedder over an exported encoder directory; session and tokenizer load once per process."""
+
+    def __init__(self, encoder_dir: str | Path, *, quantized: bool = False, batch_size: int = 32,
+                 threads: int | None = None, model_name: str | None = None,
+                 export_from: str | None = None) -> None:
+        self.encoder_dir = Path(encoder_dir)
+        self.quantized = quantized
+        self.batch_size = batch_size
+        self.threads = threads or 0
+        self._export_from = export_from
+        self._lock = threading.Lock()
+        self._info: dict | None = None
+        if model_name is None:
+            if export_from is not None and not is_exported(self.encoder_dir):
+                from embeddings.vectors import canonical_model_name
+
+                model_name = canonical_model_name(export_from)
+            else:
+                model_name = str(self.info["model"])
+        self.model_name = model_name
+
+    @property
+    def info(self) -> dict:
+        """Return the export's record and pipeline (pooling, normalize, max_seq_length), exporting first if asked."""
+        if self._info is None:
+            with self._lock:
+                if self._info is None:
+                    if self._export_from is not None and not is_exported(self.encoder_dir):
+                        log.info("exporting %s to ONNX in %s", self._export_from, self.encoder_dir)
+                        export_onnx(self._export_from, self.encoder_dir)
+                    # The pipeline is read from the copied sentence-transformers files, as the model would be.
+                    self._info = {**read_export_info(self.encoder_dir), **read_pipeline(self.encoder_dir)}
+        return self._info
+
+    @property
+    def dimension(self) -> int:
+        """Return the length of the vectors."""
+        return int(self.info["dimension"])
+
+    @property
+    def model_file(self) -> Path:
+        """Return the ONNX file this encoder runs, quantizing on first use when int8 is asked for."""
+        if not self.info or not self.quantized:
+            return self.encoder_dir / ONNX_MODEL
+        path = self.encoder_dir / ONNX_MODEL_INT8
+        if not path.is_file():
+            with self._lock:
+                if not path.is_file():
+                    quantize_onnx(self.encoder_dir)
+        return path
+
+    def _session(self):
+        key = (str(self.model_file.resolve()), self.threads)
+        with _CACHE_LOCK:
+            session = _SESSIONS.get(key)
+            if session is None:
+                import onnxruntime as ort
+
+                options = ort.SessionOptions()
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                if self.threads:
+                    options.intra_op_num_threads = self.threads
+                try:
+                    session = ort.InferenceSession(key[0], options, providers=["CPUExecutionProvider"])
+                except Exception as exc:  # any loader failure becomes one clear error
+                    raise ModelLoadError(f"cannot load ONNX model {key[0]}: {type(exc).__name__}: {exc}"
+                                         .splitlines()[0]) from exc
+                _SESSIONS[key] = session
+            return session
+
+    def _tokenizer(self):
+        max_length = int(self.info["max_seq_length"])
+        key = (str((self.encoder_dir / TOKENIZER).resolve()), max_length)
+        with _CACHE_LOCK:
+            tokenizer = _TOKENIZERS.get(key)
+            if tokenizer is None:
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(key[0])
+                # tokenizer.json carries its own (shorter, fixed) padding: sentence-transformers pads to the
+                # longest text of the batch and truncates at max_seq_length.
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(max_length=max_length)
+                pad_id = tokenizer.token_to_id("[PAD]")
+                tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+                _TOKENIZERS[key] = tokenizer
+            return tokenizer
+
+    def load(self) -> OnnxQueryEncoder:
+        """Load the session and tokenizer now instead of on the first text."""
+        self._session()
+        self._tokenizer()
+        return self
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Return one normalized float32 row per text; report (done, total) after each batch."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        session, tokenizer = self._session(), self._tokenizer()
+        if self.info.get("do_lower_case"):
+            texts = [text.lower() for text in texts]
+        inputs = [i.name for i in session.get_inputs()]
+        # Longest first, as sentence-transformers does, so that each batch pads little.
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for offset in range(0, len(texts), self.batch_size):
+            rows = order[offset : offset + self.batch_size]
+            encodings = tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask,
+                     "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+            tokens = session.run(None, {name: feeds[name] for name in inputs})[0]
+            out[rows] = self._pool(tokens, mask)
+            if progress:
+                progress(min(offset + self.batch_size, len(texts)), len(texts))
+        return out
+
+    def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        mode = self.info["pooling"]
+        weights = mask.astype(np.float32)
+        if mode == "cls":
+            pooled = tokens[:, 0]
+        elif mode == "max":
+            pooled = np.where(weights[..., None] > 0, tokens, -1e9).max(axis=1)
+        else:
+            summed = np.einsum("bth,bt->bh", tokens, weights)
+            counts = np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+            pooled = summed / (np.sqrt(counts) if mode == "mean_sqrt_len" else counts)
+        if self.info["normalize"]:
+            pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled.astype(np.float32, copy=False)

@@ -1,0 +1,114 @@
+from bot.answering import Answer, compose_answer, disagreement, near_duplicate, speaker_of, speakers_by_sentence
+from embeddings.chunking import split_sentences
+from embeddings.models import Chunk, Hit, SourceInfo
+
+TROOPS = "What did Crosetto say about troops?"
+
+
+def verbatim(answer: Answer, service) -> None:
+    for citation in answer.citations:
+        text = service.index.articles[citation.source_id].text
+        assert text[citation.start : citation.end] == citation.quote
+        assert citation.quote in (service.settings.seeds_dir / f"{citation.source_id}.txt").read_text("utf-8")
+
+
+def test_the_troops_question_cites_the_la_stampa_article_verbatim(service):
+    answer = service.ask(TROOPS)
+    assert answer.answered
+    assert "004_347bbc5789c47b0a" in {c.source_id for c in answer.citations}
+    assert any("troops" in c.quote for c in answer.citations)
+    assert "[1]" in answer.answer
+    verbatim(answer, service)
+    assert answer.as_of == "2024-03-10"
+
+
+def test_the_same_quote_in_three_outlets_is_shown_once_with_three_citations(service):
+    answer = service.ask("Which outlets reported Crosetto's call for incisive diplomacy?")
+    point = next(p for p in answer.points if "incisive diplomacy" in p.text)
+    cited = {answer.citations[n - 1].source_id for n in point.citations}
+    assert cited == {"002_bbfe8ec924329285", "003_bd3c63c39b2dbf1a", "004_347bbc5789c47b0a"}
+    assert answer.answer.count("incisive diplomacy") == 1
+    assert "reported by 3 sources" in answer.answer
+    verbatim(answer, service)
+
+
+def test_sources_that_disagree_on_a_year_are_flagged_with_both_sides(service):
+    answer = service.ask("How did Ukraine's counteroffensive go, according to Crosetto?")
+    note = " ".join(answer.notes)
+    assert "Sources differ on the year" in note and "2022" in note and "2023" in note
+
+
+def test_a_speaker_question_prefers_that_speakers_words(service):
+    answer = service.ask("What did Macron say about Western troops in Ukraine?")
+    assert answer.answered
+    assert answer.citations[0].speaker == "Macron"
+    assert "ruled out" in answer.citations[0].quote
+
+
+def test_unanswerable_questions_are_not_answered(service):
+    for question in (
+        "What is the capital of Australia?",
+        "What did Crosetto say about China's role in the war?",
+        "How many F-16 fighter jets has Italy delivered to Ukraine?",
+        "What did Crosetto say about nuclear weapons?",
+        "What did Giorgia Meloni say about sending Western troops to Ukraine?",
+    ):
+        answer = service.ask(question)
+        assert not answer.answered, question
+        assert answer.answer.startswith("The articles don't say.")
+        assert not answer.citations
+        assert answer.leads
+
+
+def test_a_follow_up_is_read_with_the_earlier_question(service):
+    answer = service.ask("and what about France?", context=TROOPS)
+    assert answer.answered
+    assert any("France" in c.quote for c in answer.citations)
+
+
+def test_speakers_are_attributed_where_the_text_makes_it_clear():
+    assert speaker_of('"We will win," Crosetto said.', None, None) == "Crosetto"
+    assert speaker_of("French President Emmanuel Macron recently said that it cannot be ruled out.", None, None) == (
+        "Macron"
+    )
+    assert speaker_of("He added that it would take years.", "Zelenskyy", "Crosetto") == "Zelenskyy"
+    assert speaker_of("On this, the minister replied: \"I don't know.\"", None, "Crosetto") == "Crosetto"
+    assert speaker_of("Russia holds some 20% of Ukrainian territory.", None, "Crosetto") is None
+    text = "President Volodymyr Zelenskyy previously said no. He added that Putin would need years."
+    spans = split_sentences(text, 0, len(text))
+    assert list(speakers_by_sentence(text, spans).values()) == ["Zelenskyy", "Zelenskyy"]
+
+
+def _hit(source_id: str, text: str, date: str, score: float = 0.8) -> Hit:
+    chunk = Chunk(f"{source_id}#0", source_id, 0, len(text), text, ((0, len(text)),))
+    return Hit(chunk, score, SourceInfo(source_id, f"Title {source_id}", date), 1, score, 0.5, (score,))
+
+
+def test_composition_is_pure_and_orders_by_date_with_as_of_the_newest():
+    texts = {
+        "a": "Crosetto said the counteroffensive of 2022 had failed.",
+        "b": "Crosetto said the counteroffensive of 2023 had failed.",
+        "c": "The minister's troops plan was rejected by parliament in spring.",
+    }
+    hits = [_hit("b", texts["b"], "2024-03-10"), _hit("a", texts["a"], "2024-01-10"),
+            _hit("c", texts["c"], "2023-05-01", 0.75)]
+    first = compose_answer("How did the counteroffensive go?", hits, texts)
+    assert first == compose_answer("How did the counteroffensive go?", hits, texts)
+    assert first.answered and first.as_of == "2024-03-10"
+    dates = [c.date for c in first.citations]
+    assert dates == sorted(dates)
+    assert any("differ" in n for n in first.notes)
+
+
+def test_a_quote_that_is_not_in_its_source_is_never_shown():
+    hits = [_hit("a", "Crosetto said the troops would stay home.", "2024-01-01")]
+    answer = compose_answer("What did Crosetto say about troops?", hits, {"a": "Something else entirely was said."})
+    assert not answer.answered and not answer.citations
+
+
+def test_near_duplicates_and_disagreements_are_detected_by_content():
+    a = "From this perspective ... it would seem that the time has come for incisive diplomacy, Crosetto said."
+    b = "“From this perspective… it would seem that the time has come for incisive diplomacy,” Crosetto said."
+    assert near_duplicate(a, b)
+    assert not near_duplicate(a, "Russia's military currently holds some 20% of Ukrainian territory.")
+    assert disagreement([], []) is None
