@@ -93,7 +93,9 @@ class NewsService:
                         f"{', '.join(stale[:3])}{'...' if len(stale) > 3 else ''}): run `newsbot index`"
                     )
             index = load_index(index_dir, self.embedder.model_name, self.settings.chunker)
-            self._retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
+            retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
+            self._prefixes = vocabulary_prefixes(list(retriever.bm25.vocabulary))
+            self._retriever = retriever
             self._index = index
 
     def warm_up(self) -> None:
@@ -109,17 +111,28 @@ class NewsService:
         """Answer a question from the articles, optionally read with an earlier question as context."""
         question = question.strip()
         query = f"{context.strip()} {question}" if context else question
-        hits = self.retriever.search(query, max(ANSWER_CANDIDATES, self.settings.top_k))
-        texts = {hit.chunk.source_id: self.index.articles[hit.chunk.source_id].text for hit in hits}
-        weights = {term: self.retriever.bm25.rarity(term) for term in tokenize(query)}
-        return compose_answer(question, hits, texts, weights, missing=self.missing_from_corpus(question, hits))
+        index, retriever, prefixes = self._snapshot()
+        hits = retriever.search(query, max(ANSWER_CANDIDATES, self.settings.top_k))
+        texts = {hit.chunk.source_id: index.articles[hit.chunk.source_id].text for hit in hits}
+        weights = {term: retriever.bm25.term_idf(term) for term in tokenize(query)}
+        missing = self.missing_from_corpus(question, hits, retriever, prefixes)
+        return compose_answer(question, hits, texts, weights, missing=missing)
 
-    def missing_from_corpus(self, question: str, hits: list[Hit]) -> list[str]:
+    def _snapshot(self) -> tuple[NewsIndex, Retriever, frozenset[str]]:
+        """Return one consistent (index, retriever, name prefixes), even while a reindex swaps them."""
+        with self._lock:
+            self.load()
+            assert self._index is not None and self._retriever is not None and self._prefixes is not None
+            return self._index, self._retriever, self._prefixes
+
+    def missing_from_corpus(
+        self, question: str, hits: list[Hit], retriever: Retriever | None = None, prefixes: frozenset[str] | None = None
+    ) -> list[str]:
         """Return the names and topic words of a question that the articles never mention."""
-        vocabulary = self.retriever.bm25.vocabulary
-        if self._prefixes is None:
-            self._prefixes = vocabulary_prefixes(list(vocabulary))
-        missing = missing_names(question, vocabulary, self._prefixes)
+        if retriever is None or prefixes is None:
+            _, retriever, prefixes = self._snapshot()
+        vocabulary = retriever.bm25.vocabulary
+        missing = missing_names(question, vocabulary, prefixes)
         topic = missing_topic_words(question, vocabulary)
         if topic and hits:
             # A topic word the articles lack may still be answered in other words (bribed ~ corrupted).
@@ -160,14 +173,16 @@ class NewsService:
         }
 
     def reindex(self, rebuild: bool = False, report: Callable[[str], None] | None = None) -> BuildReport:
-        """Bring the index in line with the seeds and swap the new one in."""
-        with self._lock:
-            corpus = read_corpus(self.settings.seeds_dir)
-            for warning in corpus.warnings:
-                log.warning("%s", warning)
-            result = build_index(corpus.articles, self.embedder, self.settings.chunker, self.settings.index_dir,
-                                 rebuild=rebuild, warnings=corpus.warnings, report=report)
-            self._index = None
-            self._retriever = None
-            self._prefixes = None
-            return result
+        """Bring the index in line with the seeds, then swap the new one in; questions meanwhile use the old."""
+        corpus = read_corpus(self.settings.seeds_dir)
+        for warning in corpus.warnings:
+            log.warning("%s", warning)
+        result = build_index(corpus.articles, self.embedder, self.settings.chunker, self.settings.index_dir,
+                             rebuild=rebuild, warnings=corpus.warnings, report=report)
+        if not result.up_to_date or self._index is None:
+            index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker)
+            retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
+            prefixes = vocabulary_prefixes(list(retriever.bm25.vocabulary))
+            with self._lock:
+                self._index, self._retriever, self._prefixes = index, retriever, prefixes
+        return result

@@ -13,7 +13,8 @@ from embeddings.errors import CorpusError
 from embeddings.models import Article, Span
 
 METADATA_FILE = "metadata.json"
-SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# At most 100 characters: the longest value a Discord autocomplete choice can carry.
+SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"

@@ -65,14 +65,15 @@ class BuildReport:
             "warnings": list(self.warnings),
         }
 
-    def summary(self) -> str:
+    def summary(self, with_path: bool = True) -> str:
         """Return one line that says what changed."""
+        where = f" ({self.path})" if with_path else ""
         if self.up_to_date:
-            return f"index up to date: {len(self.unchanged)} articles, {self.chunks} passages ({self.path})"
+            return f"index up to date: {len(self.unchanged)} articles, {self.chunks} passages{where}"
         parts = [f"{len(v)} {k}" for k, v in (("added", self.added), ("changed", self.changed),
                                                 ("removed", self.removed)) if v]
         changed = ", ".join(parts) or "rebuilt"
-        return f"index written: {changed}; {self.chunks} passages, {self.embedded} texts embedded ({self.path})"
+        return f"index written: {changed}; {self.chunks} passages, {self.embedded} texts embedded{where}"
 
 
 @dataclass

@@ -105,6 +105,12 @@ class BM25:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.weights[:, columns].sum(axis=1)).ravel()
 
+    def term_idf(self, term: str) -> float:
+        """Return a term's inverse document frequency; a term no document has gets the highest."""
+        column = self.vocabulary.get(term)
+        frequency = 0.0 if column is None else float(self.document_frequency[column])
+        return idf_weight(frequency, self.size)
+
     def rarity(self, term: str) -> float:
         """Return the share of documents that do not contain a (stemmed) term."""
         column = self.vocabulary.get(term)

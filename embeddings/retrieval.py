@@ -23,6 +23,8 @@ class RetrievalConfig:
     candidates: int = 50
     rrf_k: int = 60
     lexical_weight: float = 1.0
+    sentence_weight: float = 1.0
+    max_sentence_scan: int = 200_000
 
 
 def fuse_rankings(rankings: Sequence[Sequence[int]], weights: Sequence[float], rrf_k: int) -> list[tuple[int, float]]:
@@ -34,6 +36,23 @@ def fuse_rankings(rankings: Sequence[Sequence[int]], weights: Sequence[float], r
     return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def _diverse(
+    ranked: list[tuple[int, float]], sentence_rows: Sequence[tuple[int, ...]], k: int
+) -> list[tuple[int, float]]:
+    """Drop a chunk when at least half its sentences are already in better-ranked chunks (window overlap)."""
+    seen: set[int] = set()
+    kept: list[tuple[int, float]] = []
+    for position, score in ranked:
+        rows = sentence_rows[position]
+        if kept and rows and sum(1 for r in rows if r in seen) * 2 >= len(rows):
+            continue
+        kept.append((position, score))
+        seen.update(rows)
+        if len(kept) == k:
+            break
+    return kept
+
+
 class Retriever:
     """Searches one loaded index with one embedder."""
 
@@ -42,6 +61,11 @@ class Retriever:
         self.embedder = embedder
         self.config = config or RetrievalConfig()
         self.bm25 = BM25([chunk.text for chunk in index.chunks])
+        # Chunk -> its sentence rows, flattened, so a chunk's best sentence is one vectorized reduce.
+        lengths = [len(rows) for rows in index.sentence_rows]
+        self._rows = np.fromiter((r for rows in index.sentence_rows for r in rows), dtype=np.int64)
+        self._starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64) if lengths else np.zeros(0)
+        self._sentence_ranking = 0 < len(index.sentence_vectors) <= self.config.max_sentence_scan
 
     def embed_query(self, query: str) -> np.ndarray:
         """Return the query's unit vector."""
@@ -64,7 +88,14 @@ class Retriever:
         elif mode == "lexical":
             ranked = sorted(lexical.items(), key=lambda pair: (-pair[1], pair[0]))
         else:
-            ranked = fuse_rankings([list(dense), list(lexical)], [1.0, self.config.lexical_weight], self.config.rrf_k)
+            rankings = [list(dense), list(lexical)]
+            weights = [1.0, self.config.lexical_weight]
+            if self._sentence_ranking:
+                best_sentence = np.maximum.reduceat(self.index.sentence_vectors[self._rows] @ vector, self._starts)
+                rankings.append([i for i, _ in top_k(best_sentence + 1.0, candidates)])
+                weights.append(self.config.sentence_weight)
+            ranked = fuse_rankings(rankings, weights, self.config.rrf_k)
+        ranked = _diverse(ranked, self.index.sentence_rows, k)
         top = max(float(lexical_all.max()), 1e-9)
         hits = []
         for rank, (position, score) in enumerate(ranked[:k], start=1):
