@@ -1,0 +1,1 @@
+"""The Discord bot's cogs: questions (mentions, DMs, channels, /ask) and sources (/search, /source, /sources...)."""

@@ -1,0 +1,136 @@
+"""The corpus commands: /search, /source (autocomplete, full text), /sources, /about and /reindex."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import replies
+from bot.cogs.common import NO_PINGS, send_ephemeral
+from bot.views import SourceTextView
+from embeddings.errors import NewsbotError
+
+if TYPE_CHECKING:
+    from bot.client import NewsBot
+    from embeddings.index import BuildReport
+    from embeddings.models import SourceInfo
+
+log = logging.getLogger("bot.discord")
+
+MAX_SEARCH_K = 10
+
+
+class Sources(commands.Cog):
+    """Thin commands over NewsService; all blocking work runs in a worker thread."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self._catalog: list[SourceInfo] | None = None
+        self._reindexing = asyncio.Lock()
+
+    async def catalog(self) -> list[SourceInfo]:
+        """Return every article, newest first, cached until the next reindex."""
+        if self._catalog is None:
+            self._catalog = await asyncio.to_thread(self.bot.service.sources)
+        return self._catalog
+
+    # ------------------------------------------------------------------ /search
+
+    @app_commands.command(name="search", description="Show the passages most relevant to a query, with scores.")
+    @app_commands.describe(query="Words or a question to look for in the articles",
+                           k="How many passages to show, 1 to 10 (default: the configured top_k)")
+    async def search(self, interaction: discord.Interaction, query: str,
+                     k: app_commands.Range[int, 1, MAX_SEARCH_K] | None = None) -> None:
+        """Rank passages for a query."""
+        query = replies.one_line(query)
+        limit = self.bot.settings.max_question_chars
+        if not query or len(query) > limit:
+            text = "Please give a query." if not query else replies.too_long_text(len(query), limit)
+            await send_ephemeral(interaction, text)
+            return
+        refusal = self.bot.gate.admit(interaction.user.id)
+        if refusal:
+            await send_ephemeral(interaction, refusal)
+            return
+        try:
+            await interaction.response.defer(thinking=True)
+            count = k or min(self.bot.settings.top_k, MAX_SEARCH_K)
+            hits = await asyncio.to_thread(self.bot.service.search, query, count)
+        finally:
+            self.bot.gate.release()
+        await interaction.followup.send(embed=replies.search_embed(query, hits), allowed_mentions=NO_PINGS)
+
+    # ------------------------------------------------------------------ /source
+
+    @app_commands.command(name="source", description="Show one article: metadata, date, passages and its full text.")
+    @app_commands.rename(source_id="id")
+    @app_commands.describe(source_id="The article's source id: start typing an id or a title to choose")
+    async def source(self, interaction: discord.Interaction, source_id: str) -> None:
+        """Show an article by id, with a button for its full text."""
+        await interaction.response.defer(thinking=True)
+        view = await asyncio.to_thread(self.bot.service.source, source_id)
+        buttons = SourceTextView(view)
+        await interaction.followup.send(embed=replies.source_embed(view), view=buttons, allowed_mentions=NO_PINGS,
+                                        wait=True)
+        self.bot.live_views.keep(buttons)
+
+    @source.autocomplete("source_id")
+    async def source_autocomplete(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[str]]:
+        """Offer up to 25 articles whose id or title matches what was typed."""
+        try:
+            catalog = await self.catalog()
+        except NewsbotError as error:
+            log.warning("no choices for /source: %s", error)
+            return []
+        return [app_commands.Choice(name=name, value=value) for name, value in replies.source_choices(catalog, current)]
+
+    # ------------------------------------------------------------------ /sources and /about
+
+    @app_commands.command(name="sources", description="List the articles the bot answers from, newest first.")
+    async def sources(self, interaction: discord.Interaction) -> None:
+        """List the corpus with dates and ids."""
+        await interaction.response.defer(thinking=True)
+        self._catalog = await asyncio.to_thread(self.bot.service.sources)
+        await interaction.followup.send(embed=replies.sources_embed(self._catalog), allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="about", description="Show the model, the number of passages and the corpus dates.")
+    async def about(self, interaction: discord.Interaction) -> None:
+        """Describe what the bot runs on."""
+        await interaction.response.defer(thinking=True)
+        about = await asyncio.to_thread(self.bot.service.about)
+        await interaction.followup.send(embed=replies.about_embed(about), allowed_mentions=NO_PINGS)
+
+    # ------------------------------------------------------------------ /reindex
+
+    @app_commands.command(name="reindex", description="Re-read the article files and update the index (Manage Server).")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        """Bring the index in line with the seeds and report what changed."""
+        # Server admins can grant the command to anyone in Integrations settings, so check the permission here too.
+        if not interaction.permissions.manage_guild:
+            await send_ephemeral(interaction, replies.NO_PERMISSION)
+            return
+        if self._reindexing.locked():
+            await send_ephemeral(interaction, replies.REINDEX_RUNNING)
+            return
+        async with self._reindexing:
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            log.info("reindex requested by user %s in guild %s", interaction.user.id, interaction.guild_id)
+            report = await asyncio.to_thread(self._reindex)
+            self._catalog = None
+        log.info("reindex done: added %d, changed %d, removed %d", len(report.added), len(report.changed),
+                 len(report.removed))
+        await interaction.followup.send(replies.reindex_text(report), ephemeral=True, allowed_mentions=NO_PINGS)
+
+    def _reindex(self) -> BuildReport:
+        report = self.bot.service.reindex()
+        # Load the new index now so that the next question doesn't pay for it.
+        self.bot.service.warm_up()
+        return report

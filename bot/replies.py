@@ -1,0 +1,525 @@
+"""Pure formatting for Discord: answers, passages, sources and notices as embeds and text within Discord's limits."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from embeddings.errors import NewsbotError
+
+if TYPE_CHECKING:
+    from bot.answering import Answer, Citation
+    from bot.service import SourceView
+    from embeddings.index import BuildReport
+    from embeddings.models import Hit, SourceInfo
+
+# Discord's documented limits, in characters.
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_PER_MESSAGE = 10
+CHOICE_COUNT_LIMIT = 25
+CHOICE_NAME_LIMIT = 100
+CHOICE_VALUE_LIMIT = 100
+THREAD_NAME_LIMIT = 100
+
+ELLIPSIS = "…"
+EMPTY = "\u200b"  # Discord rejects empty field names and values; a zero-width space renders as nothing.
+
+# Under pressure the description keeps at least this much before fields are dropped.
+_DESCRIPTION_FLOOR = 1500
+_FIELD_NAME_FLOOR = 128
+_FIELD_VALUE_FLOOR = 120
+_FULL_TEXT_PAGE = 4000
+MAX_FULL_TEXT_PAGES = 10
+_LEAD_CHARS = 350
+_NOTICE_RESERVE = 40
+
+ANSWER_COLOUR = discord.Colour.blue()
+LEADS_COLOUR = discord.Colour.light_grey()
+INFO_COLOUR = discord.Colour.dark_teal()
+
+NO_QUESTION = "Ask me a question about the news, for example: “What did Crosetto say about troops?”"
+BUSY = "I'm busy with other questions right now: please try again in a moment."
+NO_PERMISSION = "Only members with the Manage Server permission can reindex."
+REINDEX_RUNNING = "A reindex is already running: its result will be posted when it ends."
+FEEDBACK_THANKS = {1: "Thanks: noted that this answer helped 👍", -1: "Thanks: noted that this answer did not help 👎"}
+
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+_MASS_MENTION = re.compile(r"@(everyone|here)\b")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w./\\])(?:[A-Za-z]:\\|/)(?:[^\s'\"`:/\\]+[/\\])+([^\s'\"`:/\\]+)")
+
+
+# --------------------------------------------------------------------------- text primitives
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return text cut to at most `limit` characters, ending in an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    if limit == 1:
+        return ELLIPSIS
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    # Prefer a word boundary unless that throws away much of the room.
+    if space >= (limit - 1) * 0.7:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Split text into non-empty pieces of at most `limit` characters at paragraph, line, sentence or word breaks."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    pieces: list[str] = []
+    rest = text.strip()
+    while rest:
+        if len(rest) <= limit:
+            pieces.append(rest)
+            break
+        window = rest[:limit]
+        cut = _break_at(window)
+        piece = rest[:cut].rstrip()
+        if not piece:
+            piece, cut = window, limit
+        pieces.append(piece)
+        rest = rest[cut:].lstrip()
+    return pieces
+
+
+def _break_at(window: str) -> int:
+    floor = len(window) // 2
+    for separator in ("\n\n", "\n", ". ", "; ", ", ", " "):
+        at = window.rfind(separator)
+        if at >= floor:
+            return at + len(separator)
+    return len(window)
+
+
+def md(text: str) -> str:
+    """Escape Discord markdown so article text renders exactly as written."""
+    return discord.utils.escape_markdown(text)
+
+
+def one_line(text: str) -> str:
+    """Collapse all whitespace runs to single spaces."""
+    return " ".join(text.split())
+
+
+def question_from_message(content: str, bot_id: int, role_ids: Iterable[int] = ()) -> str:
+    """Return the question in a message, without the bot's user or managed-role mentions."""
+    roles = {str(role_id) for role_id in role_ids}
+    text = _USER_MENTION.sub(lambda m: " " if m.group(1) == str(bot_id) else m.group(0), content)
+    text = _ROLE_MENTION.sub(lambda m: " " if m.group(1) in roles else m.group(0), text)
+    return one_line(text)
+
+
+def thread_name(question: str) -> str:
+    """Return a readable thread name (1-100 characters) for a question."""
+    text = _USER_MENTION.sub("@user", question)
+    text = _ROLE_MENTION.sub("@role", text)
+    text = _CHANNEL_MENTION.sub("#channel", text)
+    # Discord repeats the name in a "started a thread" message: keep @everyone/@here inert there too.
+    text = _MASS_MENTION.sub("@\u200b\\1", text)
+    return shorten(one_line(text), THREAD_NAME_LIMIT) or "Question"
+
+
+# --------------------------------------------------------------------------- embed limits
+
+
+def _embed_size(data: Mapping[str, Any]) -> int:
+    size = len(data.get("title") or "") + len(data.get("description") or "")
+    size += sum(len(f["name"]) + len(f["value"]) for f in data.get("fields") or [])
+    size += len((data.get("footer") or {}).get("text") or "")
+    size += len((data.get("author") or {}).get("name") or "")
+    return size
+
+
+def _cap_values(fields: list[dict[str, Any]], budget: int, floor: int) -> None:
+    """Shorten the longest field values to one common cap so that they fit the budget (not below `floor`)."""
+    lengths = [len(f["value"]) for f in fields]
+    if sum(lengths) <= budget:
+        return
+    low, high = floor, max(lengths)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(min(n, middle) for n in lengths) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    for spec in fields:
+        spec["value"] = shorten(spec["value"], low) or EMPTY
+
+
+def fit_embed(embed: discord.Embed) -> discord.Embed:
+    """Return a copy of the embed that respects every Discord limit, shortening or dropping parts, never failing."""
+    data: dict[str, Any] = embed.to_dict()
+    if data.get("title"):
+        data["title"] = shorten(data["title"], TITLE_LIMIT)
+    if data.get("description"):
+        data["description"] = shorten(data["description"], DESCRIPTION_LIMIT)
+    if data.get("footer", {}).get("text"):
+        data["footer"]["text"] = shorten(data["footer"]["text"], FOOTER_LIMIT)
+    if data.get("author", {}).get("name"):
+        data["author"]["name"] = shorten(data["author"]["name"], AUTHOR_LIMIT)
+    fields: list[dict[str, Any]] = [
+        {**f, "name": shorten(f.get("name") or "", FIELD_NAME_LIMIT) or EMPTY,
+         "value": shorten(f.get("value") or "", FIELD_VALUE_LIMIT) or EMPTY}
+        for f in data.get("fields") or []
+    ]
+    hidden = 0
+    if len(fields) > FIELD_COUNT_LIMIT:
+        hidden = len(fields) - (FIELD_COUNT_LIMIT - 1)
+        fields = fields[: FIELD_COUNT_LIMIT - 1]
+    data["fields"] = fields
+
+    def over() -> int:
+        # Room is kept for the closing "N more not shown" field once anything is hidden.
+        return _embed_size(data) - EMBED_TOTAL_LIMIT + (_NOTICE_RESERVE if hidden else 0)
+
+    if over() > 0 and data.get("description") and fields:
+        room = max(_DESCRIPTION_FLOOR, len(data["description"]) - over())
+        data["description"] = shorten(data["description"], room)
+    if over() > 0 and fields:
+        for spec in fields:
+            spec["name"] = shorten(spec["name"], _FIELD_NAME_FLOOR) or EMPTY
+    if over() > 0 and fields:
+        values = sum(len(f["value"]) for f in fields)
+        _cap_values(fields, max(0, values - over()), _FIELD_VALUE_FLOOR)
+    while over() > 0 and fields:
+        fields.pop()
+        hidden += 1
+    if hidden:
+        fields.append({"name": ELLIPSIS, "value": f"{hidden} more not shown", "inline": False})
+    for key in ("description", "footer", "title", "author"):
+        excess = _embed_size(data) - EMBED_TOTAL_LIMIT
+        if excess <= 0:
+            break
+        if key == "description" and data.get("description"):
+            data["description"] = shorten(data["description"], max(0, len(data["description"]) - excess)) or None
+        elif key in ("footer", "author") and data.get(key):
+            inner = "text" if key == "footer" else "name"
+            data[key][inner] = shorten(data[key][inner], max(1, len(data[key][inner]) - excess))
+        elif key == "title" and data.get("title"):
+            data["title"] = shorten(data["title"], max(1, len(data["title"]) - excess))
+    if not data["fields"]:
+        data.pop("fields")
+    for key in ("description", "title"):
+        if not data.get(key):
+            data.pop(key, None)
+    return discord.Embed.from_dict(data)
+
+
+def embed_parts_ok(embed: discord.Embed) -> bool:
+    """True when every part of the embed is within Discord's limits."""
+    return (
+        len(embed.title or "") <= TITLE_LIMIT
+        and len(embed.description or "") <= DESCRIPTION_LIMIT
+        and len(embed.fields) <= FIELD_COUNT_LIMIT
+        and all(len(f.name or "") <= FIELD_NAME_LIMIT and len(f.value or "") <= FIELD_VALUE_LIMIT
+                for f in embed.fields)
+        and len(embed.footer.text or "") <= FOOTER_LIMIT
+        and len(embed.author.name or "") <= AUTHOR_LIMIT
+        and len(embed) <= EMBED_TOTAL_LIMIT
+    )
+
+
+def paginate(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
+    """Group embeds into messages of at most 10 embeds and 6000 characters each."""
+    pages: list[list[discord.Embed]] = []
+    page: list[discord.Embed] = []
+    size = 0
+    for embed in map(fit_embed, embeds):
+        length = len(embed)
+        if page and (len(page) == EMBEDS_PER_MESSAGE or size + length > EMBED_TOTAL_LIMIT):
+            pages.append(page)
+            page, size = [], 0
+        page.append(embed)
+        size += length
+    if page:
+        pages.append(page)
+    return pages
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def source_label(title: str | None, date: str | None, source_id: str, *, prefix: str = "", suffix: str = "",
+                 limit: int = _FIELD_NAME_FLOOR) -> str:
+    """Return 'prefix title - date - source_id suffix', shortening only the title so the id always shows."""
+    tail = f" - {date or 'undated'} - {source_id}{suffix}"
+    room = limit - len(prefix) - len(tail)
+    if room < 8:
+        return shorten(f"{prefix}{source_id}{suffix}", limit)
+    return f"{prefix}{shorten(md(one_line(title or 'Untitled')), room)}{tail}"
+
+
+def citation_name(citation: Citation) -> str:
+    """Return a citation's field name: '[n] title - date - source_id', with the speaker when known."""
+    suffix = f" ({citation.speaker})" if citation.speaker else ""
+    return source_label(citation.title, citation.date, citation.source_id, prefix=f"[{citation.n}] ", suffix=suffix)
+
+
+def quote_block(text: str, limit: int = FIELD_VALUE_LIMIT) -> str:
+    """Return text as a markdown block quote of at most `limit` characters."""
+    body = md(text.strip()).replace("\n", "\n> ")
+    return "> " + shorten(body, max(1, limit - 2)) if body else EMPTY
+
+
+def hit_name(hit: Hit, *, with_score: bool = False) -> str:
+    """Return a passage's label: rank, optional score, title, date and source id."""
+    score = f"{hit.score:.4f} · " if with_score else ""
+    return source_label(hit.source.title, hit.source.date, hit.chunk.source_id, prefix=f"#{hit.rank} · {score}")
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    """Return the reply to a question: answer text with [n] markers, one field per verbatim citation, as-of footer."""
+    if not answer.answered:
+        return leads_embed(answer)
+    embed = discord.Embed(title=shorten(one_line(answer.question) or "Question", TITLE_LIMIT),
+                          description=shorten(md(answer.answer), DESCRIPTION_LIMIT), colour=ANSWER_COLOUR)
+    if answer.notes:
+        embed.add_field(name="⚠️ Sources differ", value=shorten(md("\n".join(answer.notes)), FIELD_VALUE_LIMIT),
+                        inline=False)
+    citations = list(answer.citations)
+    slots = FIELD_COUNT_LIMIT - len(embed.fields)
+    shown = citations if len(citations) <= slots else citations[: slots - 1]
+    for citation in shown:
+        embed.add_field(name=citation_name(citation), value=quote_block(citation.quote), inline=False)
+    hidden = citations[len(shown):]
+    if hidden:
+        listed = ", ".join(f"[{c.n}] {c.source_id}" for c in hidden)
+        embed.add_field(name=f"{ELLIPSIS} and {len(hidden)} more citations", value=shorten(listed, FIELD_VALUE_LIMIT),
+                        inline=False)
+    embed.set_footer(text=f"as of {answer.as_of}" if answer.as_of else "as of: the cited articles are undated")
+    return fit_embed(embed)
+
+
+def leads_embed(answer: Answer) -> discord.Embed:
+    """Return the reply when the articles don't answer: say so, and show the closest passages as leads."""
+    description = md(answer.answer)
+    if answer.leads:
+        description += "\nThe closest passages are below: they are leads, not an answer."
+    embed = discord.Embed(title=shorten(one_line(answer.question) or "Question", TITLE_LIMIT),
+                          description=description, colour=LEADS_COLOUR)
+    for hit in answer.leads[: FIELD_COUNT_LIMIT]:
+        embed.add_field(name=hit_name(hit), value=quote_block(hit.chunk.text, _LEAD_CHARS), inline=False)
+    embed.set_footer(text="No answer found in the articles. Use “Passages” to read the leads in full.")
+    return fit_embed(embed)
+
+
+def answer_source_ids(answer: Answer) -> list[str]:
+    """Return the distinct source ids an answer cites, in citation order."""
+    return list(dict.fromkeys(c.source_id for c in answer.citations))
+
+
+def passages_embeds(hits: Sequence[Hit]) -> list[discord.Embed]:
+    """Return one embed per retrieved passage, with its full text."""
+    embeds = []
+    for hit in hits:
+        embed = discord.Embed(title=shorten(f"#{hit.rank} · {one_line(hit.source.title or 'Untitled')}", TITLE_LIMIT),
+                              description=shorten(md(hit.chunk.text), DESCRIPTION_LIMIT), colour=INFO_COLOUR)
+        embed.set_footer(text=f"{hit.chunk.source_id} · {hit.source.date or 'undated'} · {hit.chunk.chunk_id} · "
+                              f"score {hit.score:.4f}")
+        embeds.append(fit_embed(embed))
+    return embeds
+
+
+def passages_pages(hits: Sequence[Hit]) -> list[list[discord.Embed]]:
+    """Return the retrieved passages as messages that each fit Discord's limits."""
+    if not hits:
+        return [[discord.Embed(description="No passages were retrieved for this question.", colour=INFO_COLOUR)]]
+    return paginate(passages_embeds(hits))
+
+
+# --------------------------------------------------------------------------- search and sources
+
+
+def search_embed(query: str, hits: Sequence[Hit]) -> discord.Embed:
+    """Return ranked passages for a query, with scores and sources."""
+    embed = discord.Embed(title=shorten(f"Search: {one_line(query)}", TITLE_LIMIT), colour=INFO_COLOUR)
+    if not hits:
+        embed.description = "No passages found."
+        return fit_embed(embed)
+    embed.description = f"{len(hits)} passages, best first (rank · score · title - date - source id)."
+    for hit in hits[:FIELD_COUNT_LIMIT]:
+        embed.add_field(name=hit_name(hit, with_score=True), value=quote_block(hit.chunk.text), inline=False)
+    return fit_embed(embed)
+
+
+def source_embed(view: SourceView) -> discord.Embed:
+    """Return one article: metadata, where each value comes from, and its passages."""
+    info = view.info
+    lines = [f"**Source id:** `{info.source_id}`", f"**Date:** {info.date or 'unknown'}"]
+    if info.outlet:
+        lines.append(f"**Outlet:** {md(info.outlet)}")
+    provenance = dict(view.article.provenance)
+    if provenance:
+        lines.append("**Metadata from:** " + "; ".join(f"{k}: {md(v)}" for k, v in provenance.items()))
+    lines.append(f"**Passages:** {len(view.chunks)} · **Length:** {len(view.article.clean_text)} characters")
+    embed = discord.Embed(title=shorten(one_line(info.title or info.source_id), TITLE_LIMIT),
+                          description=shorten("\n".join(lines), DESCRIPTION_LIMIT), colour=INFO_COLOUR)
+    chunks = list(view.chunks)
+    shown = chunks if len(chunks) <= FIELD_COUNT_LIMIT else chunks[: FIELD_COUNT_LIMIT - 1]
+    for chunk in shown:
+        embed.add_field(name=f"{chunk.chunk_id} · characters {chunk.start}-{chunk.end}",
+                        value=quote_block(chunk.text), inline=False)
+    if len(shown) < len(chunks):
+        embed.add_field(name=f"{ELLIPSIS} and {len(chunks) - len(shown)} more passages",
+                        value="Use “Full text” to read the whole article.", inline=False)
+    embed.set_footer(text="“Full text” shows the cleaned article text, visible only to you.")
+    return fit_embed(embed)
+
+
+def full_text_embeds(view: SourceView) -> list[discord.Embed]:
+    """Return the cleaned article text as embeds, one per message, each within limits."""
+    info = view.info
+    parts = split_text(md(view.article.clean_text), _FULL_TEXT_PAGE) or ["(this article has no text)"]
+    truncated = len(parts) > MAX_FULL_TEXT_PAGES
+    if truncated:
+        parts = parts[:MAX_FULL_TEXT_PAGES]
+        parts[-1] = shorten(parts[-1], _FULL_TEXT_PAGE - 80) + (
+            f"\n\n*(cut here: the article is longer; see `newsbot source {info.source_id}`)*")
+    embeds = []
+    for number, part in enumerate(parts, start=1):
+        title = shorten(f"Full text: {one_line(info.title or info.source_id)}", TITLE_LIMIT) if number == 1 else None
+        embed = discord.Embed(title=title, description=part, colour=INFO_COLOUR)
+        embed.set_footer(text=f"{info.source_id} · {info.date or 'undated'} · part {number}/{len(parts)}")
+        embeds.append(fit_embed(embed))
+    return embeds
+
+
+def sources_embed(infos: Sequence[SourceInfo]) -> discord.Embed:
+    """Return the corpus, newest first, one line per article with its date and id."""
+    embed = discord.Embed(title=f"Sources ({len(infos)} articles)", colour=INFO_COLOUR)
+    lines: list[str] = []
+    size = 0
+    for position, info in enumerate(infos):
+        line = f"`{info.date or 'undated'}` {shorten(md(one_line(info.title or 'Untitled')), 150)} · `{info.source_id}`"
+        more = f"{ELLIPSIS} and {len(infos) - position} more: use /source to look one up."
+        if size + len(line) + 1 > DESCRIPTION_LIMIT - len(more) - 1:
+            lines.append(more)
+            break
+        lines.append(line)
+        size += len(line) + 1
+    embed.description = "\n".join(lines) if lines else "The index has no articles."
+    embed.set_footer(text="/source <id> shows one article and its passages.")
+    return fit_embed(embed)
+
+
+def source_choices(infos: Sequence[SourceInfo], current: str) -> list[tuple[str, str]]:
+    """Return up to 25 (name, source id) autocomplete choices matching what was typed, best first."""
+    needle = one_line(current).casefold()
+
+    def rank(info: SourceInfo) -> int | None:
+        if not needle:
+            return 3
+        source_id, title = info.source_id.casefold(), (info.title or "").casefold()
+        if source_id.startswith(needle):
+            return 0
+        if any(word.startswith(needle) for word in title.split()) or title.startswith(needle):
+            return 1
+        if needle in source_id or needle in title:
+            return 2
+        return None
+
+    ranked = [(r, position, info) for position, info in enumerate(infos) if (r := rank(info)) is not None]
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    choices = []
+    for _, _, info in ranked[:CHOICE_COUNT_LIMIT]:
+        if len(info.source_id) > CHOICE_VALUE_LIMIT:
+            continue
+        tail = f" · {info.date or 'undated'} · {info.source_id}"
+        room = CHOICE_NAME_LIMIT - len(tail)
+        name = (shorten(one_line(info.title or "Untitled"), room) + tail) if room >= 8 else shorten(
+            info.source_id, CHOICE_NAME_LIMIT)
+        choices.append((name, info.source_id))
+    return choices
+
+
+# --------------------------------------------------------------------------- about and reindex
+
+_ABOUT_FIELDS = (("model", "Model"), ("dimension", "Dimensions"), ("articles", "Articles"), ("passages", "Passages"),
+                 ("retrieval", "Retrieval"), ("index_built", "Index built"))
+_SECRET = re.compile(r"token|secret|password|credential|api_?key", re.IGNORECASE)
+
+
+def about_embed(about: Mapping[str, object]) -> discord.Embed:
+    """Return what the bot runs on: model, passages and the corpus's date range (never settings or secrets)."""
+    embed = discord.Embed(title="About newsbot", colour=INFO_COLOUR,
+                          description="I answer questions from the indexed news articles and cite them verbatim.")
+    for key, label in _ABOUT_FIELDS:
+        if about.get(key) is not None:
+            embed.add_field(name=label, value=shorten(md(str(about[key])), FIELD_VALUE_LIMIT), inline=True)
+    first, last = about.get("first_date"), about.get("last_date")
+    embed.add_field(name="Corpus dates", value=f"{first} to {last}" if first or last else "undated", inline=True)
+    known = {key for key, _ in _ABOUT_FIELDS} | {"first_date", "last_date"}
+    for key, value in about.items():
+        if key in known or _SECRET.search(key) or not isinstance(value, str | int | float | bool) or value is None:
+            continue
+        if len(embed.fields) >= FIELD_COUNT_LIMIT:
+            break
+        embed.add_field(name=shorten(key.replace("_", " ").capitalize(), FIELD_NAME_LIMIT),
+                        value=shorten(md(str(value)), FIELD_VALUE_LIMIT), inline=True)
+    return fit_embed(embed)
+
+
+def reindex_text(report: BuildReport) -> str:
+    """Return what a reindex changed, in a message of at most 2000 characters (no file paths)."""
+    if report.up_to_date:
+        text = f"The index was already up to date: {len(report.unchanged)} articles, {report.chunks} passages."
+    else:
+        parts = [f"{label} {len(ids)} ({', '.join(f'`{i}`' for i in ids)})"
+                 for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed))
+                 if ids]
+        text = (f"Index updated: {'; '.join(parts) or 'rebuilt'}. "
+                f"Now {report.chunks} passages; {report.embedded} passages embedded.")
+    if report.warnings:
+        text += f"\n{len(report.warnings)} warnings:\n" + "\n".join(f"- {md(one_line(w))}" for w in report.warnings)
+    return shorten(text, CONTENT_LIMIT)
+
+
+# --------------------------------------------------------------------------- notices
+
+
+def error_id_text(error_id: str) -> str:
+    """Return the apology shown for an unexpected error."""
+    return f"Sorry, something went wrong on my side. If it persists, tell the admins: error id `{error_id}`."
+
+
+def newsbot_error_text(error: NewsbotError) -> str:
+    """Return a newsbot error as the short message users see, with server paths cut to their last part."""
+    text = _ABSOLUTE_PATH.sub(lambda m: f"{ELLIPSIS}/{m.group(1)}", one_line(str(error)) or type(error).__name__)
+    return shorten(text, 300)
+
+
+def cooldown_text(retry_after: float) -> str:
+    """Return the note for a user who asks again too soon."""
+    return f"Please wait {max(1, math.ceil(retry_after))}s before asking again."
+
+
+def too_long_text(length: int, limit: int) -> str:
+    """Return the note for a question over the length limit."""
+    return f"That question is too long ({length} characters; the limit is {limit}). Please shorten it."
+
+
+def feedback_failed_text(error_id: str) -> str:
+    """Return the note shown when feedback could not be saved."""
+    return f"Sorry, I couldn't save your feedback (error id `{error_id}`)."

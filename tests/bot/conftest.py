@@ -1,0 +1,58 @@
+"""Discord bot fixtures: one bot per test over the shared service, driven offline by simcord."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.answering import Answer, Citation
+from bot.client import create_bot
+from bot.service import NewsService
+from bot.settings import Settings
+from embeddings.models import Chunk, Hit, SourceInfo
+
+
+@pytest.fixture()
+def bot_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The session settings with a private feedback database."""
+    return settings.with_overrides(feedback_db=tmp_path / "feedback.sqlite3")
+
+
+@pytest.fixture()
+def simcord_bot(bot_settings: Settings, service: NewsService):
+    """The bot under test, over the shared real service (no second model)."""
+    return create_bot(bot_settings, service=service)
+
+
+def _hit(rank: int, text: str, *, source_id: str = "004_347bbc5789c47b0a", title: str | None = "A title",
+         date: str | None = "2024-03-10") -> Hit:
+    chunk = Chunk(chunk_id=f"{source_id}#{rank}", source_id=source_id, start=0, end=len(text), text=text)
+    return Hit(chunk=chunk, score=1.0 / (rank + 1), source=SourceInfo(source_id, title, date), rank=rank)
+
+
+@pytest.fixture()
+def make_hit():
+    """Build a synthetic retrieved passage."""
+    return _hit
+
+
+@pytest.fixture()
+def huge_answer() -> Answer:
+    """A synthetic answer far over every Discord limit: 40 citations, huge quotes, titles, notes and leads."""
+    quote = ("Quoted *words* " * 400)[:5000]
+    citations = tuple(
+        Citation(n=n, source_id=f"{n:03d}_{'ab' * 8}", chunk_id=f"{n:03d}#0", quote=quote, start=0, end=len(quote),
+                 title="A very long headline " * 30, date="2024-03-10", speaker="Crosetto" if n % 2 else None)
+        for n in range(1, 41)
+    )
+    return Answer(
+        question="Why? " * 1000,
+        answered=True,
+        answer="\n".join(f"Statement number {n} of the answer, quite long indeed. [{n}]" * 10 for n in range(1, 41)),
+        citations=citations,
+        leads=tuple(_hit(rank, "passage text " * 500) for rank in range(1, 9)),
+        as_of="2024-03-10",
+        notes=("Sources differ on the year: 2023 [1]; 2024 [2]. " * 60,),
+        confidence=0.9,
+    )
