@@ -28,6 +28,10 @@ class AnswerConfig:
     quote_bonus: float = 0.03
 
 
+# A timeline keeps every distinct statement near the topic, not just the best few.
+TIMELINE_CONFIG = AnswerConfig(max_points=10, margin=0.3)
+
+
 @dataclass(frozen=True)
 class Citation:
     """One checkable source for a statement: a verbatim quote of an article."""
@@ -121,7 +125,7 @@ _NAME_VERB = re.compile(
 )
 _VERB_NAME = re.compile(rf"[,”\"]\s*(?:{_SPEECH_VERBS})\s+(?P<name>{_NAME})")
 _ROLE_VERB = re.compile(
-    rf"\b(?:the|Italy's|Italy’s)\s+(?:[A-Z]?[a-z]+\s+){{0,3}}(?:minister|Minister|chief|official)\s+(?:also\s+)?"
+    rf"\b(?:[Tt]he|Italy's|Italy’s)\s+(?:[A-Z]?[a-z]+\s+){{0,3}}(?:minister|Minister|chief|official)\s+(?:also\s+)?"
     rf"(?:{_SPEECH_VERBS})\b"
 )
 _PRONOUN_VERB = re.compile(rf"\b(?:[Hh]e|[Ss]he)\s+(?:also\s+|further\s+)?(?:{_SPEECH_VERBS})\b")
@@ -152,6 +156,23 @@ def person_name(raw: str) -> str | None:
     return name
 
 
+_TITLED = re.compile(
+    rf"\b(?:President|Minister|Secretary-General|Chancellor|Premier|leader|spokesperson|spokesman|"
+    rf"ambassador|commander|general|journalist)\s+(?P<name>{_NAME})"
+)
+
+
+def known_people(text: str) -> set[str]:
+    """Return the people an article names: speakers ('X said') and titled names ('President X')."""
+    people = set()
+    for pattern in (_NAME_VERB, _TITLED):
+        for match in pattern.finditer(text):
+            name = person_name(match.group("name"))
+            if name:
+                people.add(name)
+    return people
+
+
 def main_person(text: str) -> str | None:
     """Return the person an article quotes most: the target of 'he' and 'the minister'."""
     counts: dict[str, int] = {}
@@ -162,7 +183,9 @@ def main_person(text: str) -> str | None:
     return max(counts, key=lambda n: (counts[n], -text.find(n))) if counts else None
 
 
-def speaker_of(sentence: str, previous_speaker: str | None, article_main: str | None) -> str | None:
+def speaker_of(
+    sentence: str, previous_speaker: str | None, article_main: str | None, people: set[str] | None = None
+) -> str | None:
     """Say who is speaking in a sentence where the text makes it clear."""
     for pattern in (_VERB_NAME, _NAME_VERB):
         for match in pattern.finditer(sentence):
@@ -173,8 +196,10 @@ def speaker_of(sentence: str, previous_speaker: str | None, article_main: str | 
         return article_main
     pronoun = _PRONOUN_VERB.search(sentence)
     if pronoun:
-        earlier = [person_name(m.group()) for m in re.finditer(_NAME, sentence[: pronoun.start()])]
-        earlier = [name for name in earlier if name]
+        # 'During Zelenskyy's visit ..., he said': the pronoun is the person named earlier in the sentence.
+        unquoted = re.sub(r"[“\"][^”\"]*[”\"]", " ", sentence[: pronoun.start()])
+        earlier = [person_name(m.group()) for m in re.finditer(_NAME, unquoted)]
+        earlier = [name for name in earlier if name and (people is None or name in people)]
         return earlier[-1] if earlier else previous_speaker or article_main
     return None
 
@@ -182,10 +207,11 @@ def speaker_of(sentence: str, previous_speaker: str | None, article_main: str | 
 def speakers_by_sentence(text: str, spans: Sequence[Span]) -> dict[Span, str | None]:
     """Attribute every sentence of an article, carrying 'he said' back to the last named speaker."""
     article_main = main_person(text)
+    people = known_people(text)
     result: dict[Span, str | None] = {}
     previous: str | None = None
     for span in sorted(spans):
-        speaker = speaker_of(text[span[0] : span[1]], previous, article_main)
+        speaker = speaker_of(text[span[0] : span[1]], previous, article_main, people)
         result[span] = speaker
         previous = speaker or previous
     return result

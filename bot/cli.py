@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot.render import render_answer, render_hits, render_sources, search_as_dict
+from bot.render import render_answer, render_hits, render_sources, render_timeline, search_as_dict
 from bot.service import NewsService
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
@@ -149,6 +149,24 @@ def search(ctx: click.Context, query: str | None, k: int | None, from_file: Path
     for text in (read_batch(from_file) if from_file else [query or ""]):
         hits = service.search(text, k)
         click.echo(json.dumps(search_as_dict(text, hits), ensure_ascii=False) if as_json else render_hits(text, hits))
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def timeline(ctx: click.Context, topic: str, as_json: bool) -> None:
+    """What the articles said on a topic, in date order, with citations."""
+    if not topic.strip():
+        raise click.UsageError("give a TOPIC")
+    result = _service(ctx).timeline(topic)
+    if as_json:
+        _emit(result.as_dict() | {"timeline": [
+            {"date": p.date, "text": p.text, "speaker": p.speaker, "citations": list(p.citations), "note": p.note}
+            for p in result.points
+        ]})
+    else:
+        click.echo(render_timeline(result))
 
 
 @cli.command()

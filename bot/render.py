@@ -67,6 +67,27 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines).rstrip()
 
 
+def render_timeline(timeline: Answer) -> str:
+    """Render a timeline: one dated line per statement, oldest first, then the verbatim sources."""
+    if not timeline.answered:
+        return render_answer(timeline)
+    lines = [f"Timeline: {timeline.question}", ""]
+    for point in timeline.points:
+        markers = "".join(f"[{n}]" for n in point.citations)
+        speaker = f"{point.speaker}: " if point.speaker else ""
+        note = f" ({point.note})" if point.note else ""
+        lines.append(_wrap(f"{point.date or 'undated':<10}  {speaker}{point.text} {markers}{note}"))
+    lines.append("")
+    for note in timeline.notes:
+        lines.append(_wrap(f"Note: {note}"))
+    lines.append("Sources:")
+    for citation in timeline.citations:
+        lines.append(f"  [{citation.n}] {source_label(citation)}")
+    if timeline.as_of:
+        lines.append(f"As of {timeline.as_of}.")
+    return "\n".join(lines)
+
+
 def render_hits(query: str, hits: Sequence[Hit]) -> str:
     """Render ranked passages with scores and sources."""
     if not hits:

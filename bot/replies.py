@@ -312,6 +312,28 @@ def answer_embed(answer: Answer) -> discord.Embed:
     return fit_embed(embed)
 
 
+def timeline_embed(timeline: Answer) -> discord.Embed:
+    """Return a timeline: one dated line per statement, oldest first, then each citation's source."""
+    if not timeline.answered:
+        return leads_embed(timeline)
+    lines = []
+    for point in timeline.points:
+        markers = "".join(f"[{n}]" for n in point.citations)
+        speaker = f"{point.speaker}: " if point.speaker else ""
+        lines.append(f"**{point.date or 'undated'}** {md(speaker + point.text)} {markers}")
+    lines = lines or [md(timeline.answer)]
+    embed = discord.Embed(title=shorten(f"Timeline: {one_line(timeline.question)}", TITLE_LIMIT),
+                          description=shorten("\n".join(lines), DESCRIPTION_LIMIT), colour=ANSWER_COLOUR)
+    if timeline.notes:
+        embed.add_field(name="⚠️ Sources differ", value=shorten(md("\n".join(timeline.notes)), FIELD_VALUE_LIMIT),
+                        inline=False)
+    sources = "\n".join(f"[{c.n}] {c.title or 'untitled'} - {c.date or 'undated'} - {c.source_id}"
+                        for c in timeline.citations)
+    embed.add_field(name="Sources", value=shorten(md(sources), FIELD_VALUE_LIMIT), inline=False)
+    embed.set_footer(text=f"as of {timeline.as_of}" if timeline.as_of else "as of: undated articles")
+    return fit_embed(embed)
+
+
 def leads_embed(answer: Answer) -> discord.Embed:
     """Return the reply when the articles don't answer: say so, and show the closest passages as leads."""
     description = md(answer.answer)

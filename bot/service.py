@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering import Answer, compose_answer
+from bot.answering import TIMELINE_CONFIG, Answer, AnswerConfig, compose_answer
 from bot.grounding import missing_names, missing_topic_words, vocabulary_prefixes
 from bot.settings import Settings
 from embeddings.corpus import SOURCE_ID, read_corpus
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # How many passages feed the answer composer; the user-facing `k` only limits what is shown.
 ANSWER_CANDIDATES = 8
+TIMELINE_CANDIDATES = 16
 # Cosine between single words above which a word of the passage stands in for a missing topic word.
 SYNONYM_SIMILARITY = 0.6
 
@@ -109,14 +110,21 @@ class NewsService:
 
     def ask(self, question: str, context: str | None = None) -> Answer:
         """Answer a question from the articles, optionally read with an earlier question as context."""
+        return self._compose(question, context, ANSWER_CANDIDATES, None)
+
+    def timeline(self, topic: str) -> Answer:
+        """Return what the articles say on a topic, one statement per point, oldest first."""
+        return self._compose(topic, None, TIMELINE_CANDIDATES, TIMELINE_CONFIG)
+
+    def _compose(self, question: str, context: str | None, candidates: int, config: AnswerConfig | None) -> Answer:
         question = question.strip()
         query = f"{context.strip()} {question}" if context else question
         index, retriever, prefixes = self._snapshot()
-        hits = retriever.search(query, max(ANSWER_CANDIDATES, self.settings.top_k))
+        hits = retriever.search(query, max(candidates, self.settings.top_k))
         texts = {hit.chunk.source_id: index.articles[hit.chunk.source_id].text for hit in hits}
         weights = {term: retriever.bm25.term_idf(term) for term in tokenize(query)}
         missing = self.missing_from_corpus(question, hits, retriever, prefixes)
-        return compose_answer(question, hits, texts, weights, missing=missing)
+        return compose_answer(question, hits, texts, weights, config, missing=missing)
 
     def _snapshot(self) -> tuple[NewsIndex, Retriever, frozenset[str]]:
         """Return one consistent (index, retriever, name prefixes), even while a reindex swaps them."""

@@ -165,6 +165,27 @@ class Questions(commands.Cog):
 
     # ------------------------------------------------------------------ /ask
 
+    @app_commands.command(name="timeline", description="What the articles said on a topic, oldest first, with quotes.")
+    @app_commands.describe(topic="A topic, e.g. negotiations with Russia")
+    async def timeline(self, interaction: discord.Interaction, topic: str) -> None:
+        """Show every distinct statement on a topic in date order: how a position changed over time."""
+        topic = replies.one_line(topic)
+        limit = self.bot.settings.max_question_chars
+        if not topic or len(topic) > limit:
+            text = replies.NO_QUESTION if not topic else replies.too_long_text(len(topic), limit)
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        refusal = self.bot.gate.admit(interaction.user.id)
+        if refusal:
+            await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        try:
+            await interaction.response.defer(thinking=True)
+            result = await asyncio.to_thread(self.bot.service.timeline, topic)
+        finally:
+            self.bot.gate.release()
+        await interaction.followup.send(embed=replies.timeline_embed(result), allowed_mentions=NO_PINGS)
+
     @app_commands.command(name="ask", description="Ask a question about the news; the answer quotes the articles.")
     @app_commands.describe(question="Your question, e.g. What did Crosetto say about troops?")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
