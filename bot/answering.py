@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.grounding import FRAMING_WORDS
-from embeddings.lexical import STOPWORDS, normalize, stem, tokenize
+from embeddings.lexical import stem, tokenize
 from embeddings.models import Hit, SourceInfo, Span
 
 NOT_FOUND = "The articles don't say."
@@ -80,6 +80,8 @@ class Answer:
     as_of: str | None = None
     notes: tuple[str, ...] = ()
     confidence: float = 0.0
+    # About how the question was read (cut to the length limit, not in English), not about the sources.
+    notices: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         """Return the answer in the JSON contract."""
@@ -90,6 +92,7 @@ class Answer:
             "citations": [c.as_dict() for c in self.citations],
             "as_of": self.as_of,
             "notes": list(self.notes),
+            "notices": list(self.notices),
             "confidence": round(self.confidence, 4),
             "leads": [
                 {"source_id": h.chunk.source_id, "chunk_id": h.chunk.chunk_id, "text": h.chunk.text,
@@ -463,11 +466,3 @@ def _speaker_bonus(candidate: Candidate, speaker: str, config: AnswerConfig) -> 
     if candidate.speaker is not None:
         return -config.speaker_bonus
     return 0.0
-
-
-def answer_stopwords() -> frozenset[str]:
-    """Return the words that never count as question content."""
-    return STOPWORDS | _QUESTION_WORDS
-
-
-__all__ = ["Answer", "AnswerConfig", "Citation", "Point", "compose_answer", "normalize"]

@@ -111,12 +111,6 @@ class BM25:
         frequency = 0.0 if column is None else float(self.document_frequency[column])
         return idf_weight(frequency, self.size)
 
-    def rarity(self, term: str) -> float:
-        """Return the share of documents that do not contain a (stemmed) term."""
-        column = self.vocabulary.get(term)
-        if column is None:
-            return 1.0
-        return 1.0 - float(self.document_frequency[column]) / max(self.size, 1)
 
 
 def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

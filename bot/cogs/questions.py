@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -163,48 +164,42 @@ class Questions(commands.Cog):
         except discord.HTTPException as error:
             log.warning("could not send a note to channel %s: %s", getattr(destination, "id", "?"), error)
 
-    # ------------------------------------------------------------------ /ask
+    # ------------------------------------------------------------------ /ask and /timeline
+
+    async def _answer_slash(self, interaction: discord.Interaction, text: str,
+                            work: Callable[[str], Answer]) -> Answer | None:
+        """Validate, pass the gate, defer, then run the blocking work off the event loop."""
+        text = replies.one_line(text)
+        limit = self.bot.settings.max_question_chars
+        if not text or len(text) > limit:
+            note = replies.NO_QUESTION if not text else replies.too_long_text(len(text), limit)
+            await interaction.response.send_message(note, ephemeral=True, allowed_mentions=NO_PINGS)
+            return None
+        refusal = self.bot.gate.admit(interaction.user.id)
+        if refusal:
+            await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
+            return None
+        try:
+            await interaction.response.defer(thinking=True)
+            return await asyncio.to_thread(work, text)
+        finally:
+            self.bot.gate.release()
 
     @app_commands.command(name="timeline", description="What the articles said on a topic, oldest first, with quotes.")
     @app_commands.describe(topic="A topic, e.g. negotiations with Russia")
     async def timeline(self, interaction: discord.Interaction, topic: str) -> None:
         """Show every distinct statement on a topic in date order: how a position changed over time."""
-        topic = replies.one_line(topic)
-        limit = self.bot.settings.max_question_chars
-        if not topic or len(topic) > limit:
-            text = replies.NO_QUESTION if not topic else replies.too_long_text(len(topic), limit)
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-            return
-        refusal = self.bot.gate.admit(interaction.user.id)
-        if refusal:
-            await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
-            return
-        try:
-            await interaction.response.defer(thinking=True)
-            result = await asyncio.to_thread(self.bot.service.timeline, topic)
-        finally:
-            self.bot.gate.release()
-        await interaction.followup.send(embed=replies.timeline_embed(result), allowed_mentions=NO_PINGS)
+        result = await self._answer_slash(interaction, topic, self.bot.service.timeline)
+        if result is not None:
+            await interaction.followup.send(embed=replies.timeline_embed(result), allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="ask", description="Ask a question about the news; the answer quotes the articles.")
     @app_commands.describe(question="Your question, e.g. What did Crosetto say about troops?")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         """Answer a question with cited quotes, plus Passages and feedback buttons."""
-        question = replies.one_line(question)
-        limit = self.bot.settings.max_question_chars
-        if not question or len(question) > limit:
-            text = replies.NO_QUESTION if not question else replies.too_long_text(len(question), limit)
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        answer = await self._answer_slash(interaction, question, self.bot.service.ask)
+        if answer is None:
             return
-        refusal = self.bot.gate.admit(interaction.user.id)
-        if refusal:
-            await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
-            return
-        try:
-            await interaction.response.defer(thinking=True)
-            answer = await asyncio.to_thread(self.bot.service.ask, question)
-        finally:
-            self.bot.gate.release()
         view = AnswerView(answer, self.bot.feedback)
         await interaction.followup.send(embed=replies.answer_embed(answer), view=view, allowed_mentions=NO_PINGS,
                                         wait=True)
