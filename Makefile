@@ -29,6 +29,10 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest -q
 
+bench: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(PY) -m bot bench --questions ../shared/eval/dev_questions.jsonl --sizes $(or $(SIZES),10000,100000)
+
 eval: index
 	$(PY) -m bot eval --questions ../shared/eval/dev_questions.jsonl
 	$(PY) -m bot eval --questions tests/data/questions.jsonl

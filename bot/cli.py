@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from bot.bench import bench
 from bot.render import render_answer, render_hits, render_sources, render_timeline, search_as_dict
 from bot.service import NewsService
 from bot.settings import Settings
@@ -148,6 +149,8 @@ def search(ctx: click.Context, query: str | None, k: int | None, from_file: Path
     service = _service(ctx)
     for text in (read_batch(from_file) if from_file else [query or ""]):
         hits = service.search(text, k)
+        for notice in service.clean(text).notices:
+            click.echo(f"note: {notice}", err=True)
         click.echo(json.dumps(search_as_dict(text, hits), ensure_ascii=False) if as_json else render_hits(text, hits))
 
 
@@ -292,6 +295,9 @@ def run(ctx: click.Context) -> None:
         click.echo("DISCORD_TOKEN is not set: starting the local chat (`newsbot serve` runs the Discord bot).",
                    err=True)
         ctx.invoke(chat)
+
+
+cli.add_command(bench)
 
 
 def main() -> None:

@@ -122,6 +122,10 @@ def run_bot(settings: Settings) -> None:
     except discord.LoginFailure:
         raise ConfigError("Discord rejected DISCORD_TOKEN: copy a fresh token from the Developer Portal "
                           "(Bot > Reset Token) into .env") from None
+    except (OSError, discord.HTTPException, discord.GatewayNotFound) as error:
+        # Discord unreachable at start-up: one line, as for any newsbot error (discord.py retries once connected).
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        raise NewsbotError(f"cannot connect to Discord ({detail}): check the network, then start again") from None
     except KeyboardInterrupt:
         log.info("stopped")
 

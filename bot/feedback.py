@@ -48,8 +48,10 @@ class FeedbackRow:
 class FeedbackStore:
     """Records votes on answers; one vote per user and answer message (a later click replaces it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = 5.0) -> None:
         self.path = Path(path)
+        # Seconds to wait for a database another process holds locked, before giving up on this vote.
+        self.timeout = timeout
         self._salt: str | None = None
         self._lock = threading.Lock()
 
@@ -57,7 +59,7 @@ class FeedbackStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A connection per call: calls come from worker threads, and sqlite3 connections are not shared across them.
-        with closing(sqlite3.connect(self.path, timeout=5.0)) as conn, conn:
+        with closing(sqlite3.connect(self.path, timeout=self.timeout)) as conn, conn:
             conn.executescript(SCHEMA)
             yield conn
 

@@ -48,7 +48,7 @@ def _wrap(text: str, indent: str = "") -> str:
 
 def render_answer(answer: Answer) -> str:
     """Render an answer with numbered citations and their verbatim quotes."""
-    lines = [_wrap(answer.answer), ""]
+    lines = [_wrap(f"({notice})") for notice in answer.notices] + [_wrap(answer.answer), ""]
     if answer.answered:
         for note in answer.notes:
             lines.append(_wrap(f"Note: {note}"))
@@ -71,7 +71,7 @@ def render_timeline(timeline: Answer) -> str:
     """Render a timeline: one dated line per statement, oldest first, then the verbatim sources."""
     if not timeline.answered:
         return render_answer(timeline)
-    lines = [f"Timeline: {timeline.question}", ""]
+    lines = [_wrap(f"({notice})") for notice in timeline.notices] + [f"Timeline: {timeline.question}", ""]
     for point in timeline.points:
         markers = "".join(f"[{n}]" for n in point.citations)
         speaker = f"{point.speaker}: " if point.speaker else ""

@@ -53,6 +53,7 @@ NO_QUESTION = "Ask me a question about the news, for example: “What did Croset
 BUSY = "I'm busy with other questions right now: please try again in a moment."
 NO_PERMISSION = "Only members with the Manage Server permission can reindex."
 REINDEX_RUNNING = "A reindex is already running: its result will be posted when it ends."
+NOTICE_FIELD = "ℹ️ Note"
 FEEDBACK_THANKS = {1: "Thanks: noted that this answer helped 👍", -1: "Thanks: noted that this answer did not help 👎"}
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
@@ -295,6 +296,7 @@ def answer_embed(answer: Answer) -> discord.Embed:
         return leads_embed(answer)
     embed = discord.Embed(title=shorten(one_line(answer.question) or "Question", TITLE_LIMIT),
                           description=shorten(md(answer.answer), DESCRIPTION_LIMIT), colour=ANSWER_COLOUR)
+    _add_notices(embed, answer)
     if answer.notes:
         embed.add_field(name="⚠️ Sources differ", value=shorten(md("\n".join(answer.notes)), FIELD_VALUE_LIMIT),
                         inline=False)
@@ -324,6 +326,7 @@ def timeline_embed(timeline: Answer) -> discord.Embed:
     lines = lines or [md(timeline.answer)]
     embed = discord.Embed(title=shorten(f"Timeline: {one_line(timeline.question)}", TITLE_LIMIT),
                           description=shorten("\n".join(lines), DESCRIPTION_LIMIT), colour=ANSWER_COLOUR)
+    _add_notices(embed, timeline)
     if timeline.notes:
         embed.add_field(name="⚠️ Sources differ", value=shorten(md("\n".join(timeline.notes)), FIELD_VALUE_LIMIT),
                         inline=False)
@@ -341,10 +344,19 @@ def leads_embed(answer: Answer) -> discord.Embed:
         description += "\nThe closest passages are below: they are leads, not an answer."
     embed = discord.Embed(title=shorten(one_line(answer.question) or "Question", TITLE_LIMIT),
                           description=description, colour=LEADS_COLOUR)
-    for hit in answer.leads[: FIELD_COUNT_LIMIT]:
+    _add_notices(embed, answer)
+    for hit in answer.leads[: FIELD_COUNT_LIMIT - len(embed.fields)]:
         embed.add_field(name=hit_name(hit), value=quote_block(hit.chunk.text, _LEAD_CHARS), inline=False)
-    embed.set_footer(text="No answer found in the articles. Use “Passages” to read the leads in full.")
+    if answer.leads:
+        embed.set_footer(text="No answer found in the articles. Use “Passages” to read the leads in full.")
     return fit_embed(embed)
+
+
+def _add_notices(embed: discord.Embed, answer: Answer) -> None:
+    """Add how the question was read (cut to the length limit, not in English) as the first field."""
+    if answer.notices:
+        embed.add_field(name=NOTICE_FIELD, value=shorten(md("\n".join(answer.notices)), FIELD_VALUE_LIMIT),
+                        inline=False)
 
 
 def answer_source_ids(answer: Answer) -> list[str]:
@@ -535,11 +547,6 @@ def newsbot_error_text(error: NewsbotError) -> str:
 def cooldown_text(retry_after: float) -> str:
     """Return the note for a user who asks again too soon."""
     return f"Please wait {max(1, math.ceil(retry_after))}s before asking again."
-
-
-def too_long_text(length: int, limit: int) -> str:
-    """Return the note for a question over the length limit."""
-    return f"That question is too long ({length} characters; the limit is {limit}). Please shorten it."
 
 
 def feedback_failed_text(error_id: str) -> str:

@@ -6,20 +6,23 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot.answering import TIMELINE_CONFIG, Answer, AnswerConfig, compose_answer
 from bot.grounding import missing_names, missing_topic_words, vocabulary_prefixes
+from bot.inputs import NO_WORDS, Cleaned, clean_question
 from bot.settings import Settings
-from embeddings.corpus import SOURCE_ID, read_corpus
+from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.errors import IndexMismatchError, SourceNotFoundError
 from embeddings.index import BuildReport, NewsIndex, build_index, load_index, read_manifest, stale_articles
 from embeddings.lexical import STOPWORDS, normalize, tokenize
 from embeddings.models import Article, Chunk, Hit, SourceInfo
+from embeddings.onnx_encoder import ENCODER_DIR, is_exported
 from embeddings.retrieval import Retriever
-from embeddings.vectors import Embedder, SentenceTransformerEmbedder
+from embeddings.vectors import Embedder
+from embeddings.vectors import make_embedder as build_embedder
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +53,12 @@ class SourceView:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """Build the configured embedder; the model itself loads on first use."""
-    return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    """Build the configured embedder; on ONNX backends queries use the index's own export and never load torch."""
+    onnx_dir = settings.index_dir / ENCODER_DIR
+    if settings.backend.startswith("onnx") and not is_exported(onnx_dir):
+        # No index yet: export once beside it (not `.<name>-*`, which index switches clean up); builds copy it in.
+        onnx_dir = settings.index_dir.parent / f".{settings.index_dir.name}.encoder"
+    return build_embedder(settings.model, settings.backend, settings.batch_size, onnx_dir=onnx_dir)
 
 
 class NewsService:
@@ -87,7 +94,7 @@ class NewsService:
             index_dir = self.settings.index_dir
             manifest = read_manifest(index_dir)
             if check_corpus and self.settings.seeds_dir.is_dir():
-                stale = stale_articles(manifest, read_corpus(self.settings.seeds_dir).articles)
+                stale = stale_articles(manifest, self.read_corpus().articles)
                 if stale:
                     raise IndexMismatchError(
                         f"the index is older than the seeds ({len(stale)} articles changed: "
@@ -104,9 +111,17 @@ class NewsService:
         self.load()
         self.retriever.embed_query("warm up")
 
+    def clean(self, text: str) -> Cleaned:
+        """Return a question or query as retrieval reads it: no invisible characters, mentions or markdown, cut to
+        NEWSBOT_MAX_QUESTION_CHARS, with the notices that say so."""
+        return clean_question(text, self.settings.max_question_chars)
+
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        """Return the k most relevant passages for a query."""
-        return self.retriever.search(query, k or self.settings.top_k)
+        """Return the k most relevant passages for a query (none for a query without words)."""
+        cleaned = self.clean(query)
+        if not cleaned.has_words:
+            return []
+        return self.retriever.search(cleaned.text, k or self.settings.top_k)
 
     def ask(self, question: str, context: str | None = None) -> Answer:
         """Answer a question from the articles, optionally read with an earlier question as context."""
@@ -117,14 +132,19 @@ class NewsService:
         return self._compose(topic, None, TIMELINE_CANDIDATES, TIMELINE_CONFIG)
 
     def _compose(self, question: str, context: str | None, candidates: int, config: AnswerConfig | None) -> Answer:
-        question = question.strip()
-        query = f"{context.strip()} {question}" if context else question
+        cleaned = self.clean(question)
+        question = cleaned.text
+        if not cleaned.has_words:
+            return Answer(question, False, NO_WORDS, notices=cleaned.notices)
+        context = self.clean(context).text if context else None
+        query = f"{context} {question}" if context else question
         index, retriever, prefixes = self._snapshot()
         hits = retriever.search(query, max(candidates, self.settings.top_k))
         texts = {hit.chunk.source_id: index.articles[hit.chunk.source_id].text for hit in hits}
         weights = {term: retriever.bm25.term_idf(term) for term in tokenize(query)}
         missing = self.missing_from_corpus(question, hits, retriever, prefixes)
-        return compose_answer(question, hits, texts, weights, config, missing=missing)
+        answer = compose_answer(question, hits, texts, weights, config, missing=missing)
+        return replace(answer, notices=cleaned.notices) if cleaned.notices else answer
 
     def _snapshot(self) -> tuple[NewsIndex, Retriever, frozenset[str]]:
         """Return one consistent (index, retriever, name prefixes), even while a reindex swaps them."""
@@ -180,11 +200,17 @@ class NewsService:
             "index_built": index.manifest.get("created_at"),
         }
 
+    def read_corpus(self) -> CorpusLoad:
+        """Read the seeds as configured: the same articles for the staleness check and for indexing."""
+        return read_corpus(self.settings.seeds_dir, self.settings.max_article_bytes)
+
     def reindex(self, rebuild: bool = False, report: Callable[[str], None] | None = None) -> BuildReport:
         """Bring the index in line with the seeds, then swap the new one in; questions meanwhile use the old."""
-        corpus = read_corpus(self.settings.seeds_dir)
-        for warning in corpus.warnings:
-            log.warning("%s", warning)
+        corpus = self.read_corpus()
+        if report is None:
+            # A caller with its own reporter (the CLI) prints them from the BuildReport: once, not twice.
+            for warning in corpus.warnings:
+                log.warning("%s", warning)
         result = build_index(corpus.articles, self.embedder, self.settings.chunker, self.settings.index_dir,
                              rebuild=rebuild, warnings=corpus.warnings, report=report)
         if not result.up_to_date or self._index is None:

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from embeddings.corpus import MAX_ARTICLE_BYTES
 from embeddings.errors import ConfigError
 from embeddings.models import ChunkerConfig
 from embeddings.retrieval import MODES, RetrievalConfig
-from embeddings.vectors import DEFAULT_MODEL
+from embeddings.vectors import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
 
 ENV_FILE = Path(".env")
 
@@ -22,13 +23,14 @@ class Settings:
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path(".newsbot/index")
     model: str = DEFAULT_MODEL
-    backend: str = "torch"
+    backend: str = DEFAULT_BACKEND
     batch_size: int = 32
     chunk_max_chars: int = 480
     chunk_overlap: int = 1
     top_k: int = 5
     retrieval: str = "hybrid"
     max_question_chars: int = 2000
+    max_article_bytes: int = MAX_ARTICLE_BYTES
     discord_token: str | None = field(default=None, repr=False)
     guild_id: int | None = None
     channels: tuple[str, ...] = ()
@@ -80,8 +82,8 @@ class Settings:
         """Raise ConfigError for values that cannot work."""
         if self.retrieval not in MODES:
             raise ConfigError(f"NEWSBOT_RETRIEVAL must be one of {', '.join(MODES)}, not {self.retrieval!r}")
-        if self.backend not in ("torch", "onnx"):
-            raise ConfigError(f"NEWSBOT_BACKEND must be torch or onnx, not {self.backend!r}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"NEWSBOT_BACKEND must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         minimums = (
             ("NEWSBOT_TOP_K", self.top_k, 1),
             ("NEWSBOT_CHUNK_MAX_CHARS", self.chunk_max_chars, 50),
@@ -89,6 +91,7 @@ class Settings:
             ("NEWSBOT_MAX_IN_FLIGHT", self.max_in_flight, 1),
             ("NEWSBOT_CHUNK_OVERLAP", self.chunk_overlap, 0),
             ("NEWSBOT_MAX_QUESTION_CHARS", self.max_question_chars, 20),
+            ("NEWSBOT_MAX_ARTICLE_BYTES", self.max_article_bytes, 1),
         )
         for name, value, low in minimums:
             if value < low:
@@ -104,7 +107,7 @@ def _convert(env_name: str, field_name: str, raw: str) -> object:
         if field_name in ("seeds_dir", "index_dir", "feedback_db"):
             return Path(raw).expanduser()
         if field_name in ("batch_size", "chunk_max_chars", "chunk_overlap", "top_k", "max_in_flight",
-                          "max_question_chars"):
+                          "max_question_chars", "max_article_bytes"):
             return int(raw)
         if field_name == "guild_id":
             return int(raw)

@@ -49,6 +49,8 @@ _BOILERPLATE = re.compile(
     re.I,
 )
 _MAX_TITLE = 160
+# A news article is tens of kilobytes; a file far larger is a dump or a mistake, and would take minutes to embed.
+MAX_ARTICLE_BYTES = 2_000_000
 _MAX_CAPTION = 120
 
 
@@ -202,8 +204,8 @@ def decode_seed(path: Path, raw: bytes) -> tuple[str | None, str | None]:
     return text.removeprefix("\ufeff") if text.startswith("\ufeff") else text, None
 
 
-def read_corpus(seeds_dir: Path) -> CorpusLoad:
-    """Read every `*.txt` article of a seeds directory, in id order."""
+def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES) -> CorpusLoad:
+    """Read every `*.txt` article of a seeds directory, in id order; files over `max_bytes` are skipped."""
     if not seeds_dir.is_dir():
         raise CorpusError(f"seeds directory not found: {seeds_dir}")
     metadata = read_metadata(seeds_dir)
@@ -216,6 +218,11 @@ def read_corpus(seeds_dir: Path) -> CorpusLoad:
             warnings.append(f"{path.name}: file name is not a valid source id, skipped")
             continue
         try:
+            size = path.stat().st_size
+            if max_bytes is not None and size > max_bytes:
+                warnings.append(f"{path.name}: {size:,} bytes, over the {max_bytes:,} limit "
+                                f"(NEWSBOT_MAX_ARTICLE_BYTES), skipped")
+                continue
             raw = path.read_bytes()
         except OSError as exc:
             warnings.append(f"{path.name}: cannot be read ({exc.strerror}), skipped")

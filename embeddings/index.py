@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -17,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.ann import build_faiss, choose_index
 from embeddings.chunking import chunk_article
-from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
 from embeddings.models import Article, Chunk, ChunkerConfig, SourceInfo, Span
+from embeddings.onnx_encoder import ENCODER_DIR, ensure_onnx, read_export_info
 from embeddings.vectors import Embedder
 
 log = logging.getLogger(__name__)
@@ -303,6 +306,7 @@ def build_index(
         if compatible and not rebuild and not (added or removed or changed):
             try:
                 load_index(index_dir, model, chunker)
+                _clean_leftovers(index_dir)
                 return BuildReport(str(index_dir), unchanged=unchanged, chunks=int(manifest.get("chunks", 0)),
                                    up_to_date=True, warnings=tuple(warnings))
             except IndexCorruptError as exc:
@@ -380,16 +384,17 @@ def _write(
                 }) + "\n")
         np.save(generation / CHUNK_VECTORS, chunk_vectors)
         np.save(generation / SENTENCE_VECTORS, sentence_vectors)
-        flat = faiss.IndexFlatIP(dimension)
-        if len(chunks):
-            flat.add(chunk_vectors)
-        faiss.write_index(flat, str(generation / FAISS_INDEX))
+        # Exact search while it is fast, IVF past embeddings.ann.FLAT_MAX passages.
+        spec = choose_index(len(chunks), dimension)
+        faiss.write_index(build_faiss(chunk_vectors, spec), str(generation / FAISS_INDEX))
+        encoder = _export_encoder(embedder, index_dir, generation, say)
         manifest = {
             "format_version": FORMAT_VERSION,
             "model": embedder.model_name,
             "dimension": int(dimension),
             "chunker": chunker.as_dict(),
-            "faiss": "IndexFlatIP",
+            "faiss": spec.as_dict(),
+            "encoder": encoder,
             "chunks": len(chunks),
             "sentences": len(sentence_list),
             "corpus_hash": corpus_digest(articles),
@@ -404,6 +409,18 @@ def _write(
         shutil.rmtree(generation, ignore_errors=True)
         raise
     return len(texts)
+
+
+def _export_encoder(embedder: Embedder, index_dir: Path, generation: Path, say: Report) -> dict | None:
+    """Put an ONNX export of the model in the new generation (copied from the last one when still current)."""
+    reuse = getattr(embedder, "encoder_dir", None) or index_dir / ENCODER_DIR
+    try:
+        target = ensure_onnx(embedder.model_name, generation / ENCODER_DIR, reuse_from=reuse)
+    except ModelLoadError as exc:
+        # Queries then run on sentence-transformers, as before.
+        say(f"no ONNX query encoder in the index: {exc}")
+        return None
+    return {"dir": ENCODER_DIR, "files": read_export_info(target)["files"]}
 
 
 def _embed(embedder: Embedder, texts: list[str], say: Report) -> np.ndarray:
@@ -428,6 +445,9 @@ def _dimension_of(reuse: _Reusable | None) -> int:
 
 def _fsync_dir(directory: Path) -> None:
     for path in directory.iterdir():
+        if path.is_dir():
+            _fsync_dir(path)
+            continue
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
     fd = os.open(directory, os.O_RDONLY)
@@ -452,3 +472,26 @@ def _switch(index_dir: Path, generation: Path) -> None:
     for old in index_dir.parent.iterdir():
         if old.name.startswith(prefix) and old.name != generation.name and old.name != previous:
             shutil.rmtree(old, ignore_errors=True)
+    _clean_leftovers(index_dir)
+
+
+def _clean_leftovers(index_dir: Path) -> None:
+    """Remove what a killed build leaves behind: generations it never finished and its temporary symlink.
+
+    Called under the index lock, so no other build is writing; readers only ever open complete generations.
+    Best effort: a failure here is logged and never fails the build that has just been switched in.
+    """
+    # Exactly this index's names, so that another index beside it ("index-old") is never touched.
+    generation = re.compile(rf"\.{re.escape(index_dir.name)}-\d{{8}}T\d{{6}}-[0-9a-f]{{8}}")
+    link = re.compile(rf"\.{re.escape(index_dir.name)}\.link-\d+")
+    try:
+        current = os.readlink(index_dir) if index_dir.is_symlink() else None
+        for path in index_dir.parent.iterdir():
+            if link.fullmatch(path.name) and path.is_symlink():
+                path.unlink()
+            elif (generation.fullmatch(path.name) and path.name != current and path.is_dir()
+                  and not path.is_symlink() and not (path / MANIFEST).is_file()):
+                log.info("removing the unfinished index generation %s", path.name)
+                shutil.rmtree(path, ignore_errors=True)
+    except OSError as exc:
+        log.warning("could not clean up beside the index at %s: %s", index_dir, exc)

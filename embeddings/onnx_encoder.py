@@ -7,12 +7,15 @@ as the model's modules.json and pooling config say, with the model's max_seq_len
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +25,8 @@ from embeddings.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
+# The export's folder inside an index generation.
+ENCODER_DIR = "onnx"
 ONNX_MODEL = "model.onnx"
 ONNX_MODEL_INT8 = "model_int8.onnx"
 TOKENIZER = "tokenizer.json"
@@ -39,14 +44,23 @@ Progress = Callable[[int, int], None]
 _SESSIONS: dict[tuple[str, int], object] = {}
 _TOKENIZERS: dict[tuple[str, int], object] = {}
 _CACHE_LOCK = threading.Lock()
+# Hashes of files already read in this process, by identity (a changed file has a new inode, size or mtime).
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+# The last complete export made or checked in this process, per (model, weights): new index builds link to it.
+_EXPORTS: dict[tuple[str, str | None], Path] = {}
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    cached = _DIGESTS.get(key)
+    if cached is None:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        cached = _DIGESTS[key] = digest.hexdigest()
+    return cached
 
 
 def read_pipeline(model_dir: Path) -> dict[str, object]:
@@ -123,17 +137,26 @@ def export_onnx(model_path_or_name: str | Path, target_dir: str | Path) -> Path:
     batch = torch.export.Dim("batch")
     sequence = torch.export.Dim("sequence", max=int(model.config.max_position_embeddings))
     partial = target / f".{ONNX_MODEL}.partial-{os.getpid()}"
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    chatter = io.StringIO()
     try:
         # The TorchScript exporter bakes transformers' mask shapes in as constants; torch.export keeps them symbolic.
-        program = torch.onnx.export(
-            TokenEmbeddings(model), inputs, None, input_names=names, output_names=["token_embeddings"],
-            dynamic_shapes={name: {0: batch, 1: sequence} for name in names}, opset_version=OPSET,
-            dynamo=True, external_data=False, verbose=False,
-        )
-        program.save(str(partial), external_data=False)
+        # It prints progress (kept off stdout, which may be a command's JSON) and warns about torchvision ops.
+        exporter_log.setLevel(logging.ERROR)
+        with contextlib.redirect_stdout(chatter), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                TokenEmbeddings(model), inputs, None, input_names=names, output_names=["token_embeddings"],
+                dynamic_shapes={name: {0: batch, 1: sequence} for name in names}, opset_version=OPSET,
+                dynamo=True, external_data=False, verbose=False,
+            )
+            program.save(str(partial), external_data=False)
         _check_export(partial, model, tokenizer, names)
         os.replace(partial, target / ONNX_MODEL)
     finally:
+        exporter_log.setLevel(level)
+        log.debug("torch.onnx.export: %s", chatter.getvalue())
         partial.unlink(missing_ok=True)
     for name in _config_files(source):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +164,7 @@ def export_onnx(model_path_or_name: str | Path, target_dir: str | Path) -> Path:
     info = {
         "model": canonical_model_name(str(model_path_or_name)),
         "source": str(source),
+        "source_weights": _weights_digest(source),
         **pipeline,
         "inputs": names,
         "output": "token_embeddings",
@@ -150,6 +174,58 @@ def export_onnx(model_path_or_name: str | Path, target_dir: str | Path) -> Path:
     }
     (target / EXPORT_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
     return target
+
+
+def _weights_digest(model_dir: Path) -> str:
+    """Return one hash over a model directory's weight files, to tell whether an export is still current."""
+    digest = hashlib.sha256()
+    for path in sorted(model_dir.glob("*")):
+        if path.suffix in (".safetensors", ".bin", ".pt", ".onnx") and path.is_file():
+            digest.update(f"{path.name}:{_sha256(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def ensure_onnx(model_path_or_name: str | Path, target_dir: str | Path, reuse_from: str | Path | None = None) -> Path:
+    """Make target_dir a current export of the model: keep it, copy reuse_from (a previous export), or export."""
+    from embeddings.vectors import canonical_model_name, resolve_model_path
+
+    target = Path(target_dir)
+    source = Path(resolve_model_path(str(model_path_or_name))).expanduser()
+    wanted = (canonical_model_name(str(model_path_or_name)), _weights_digest(source) if source.is_dir() else None)
+
+    def current(directory: Path) -> bool:
+        if not is_exported(directory):
+            return False
+        info = read_export_info(directory)
+        return ((info.get("model"), info.get("source_weights")) == wanted
+                and info.get("files", {}).get(ONNX_MODEL) == _sha256(directory / ONNX_MODEL))
+
+    if current(target):
+        _EXPORTS[wanted] = target
+        return target
+    for candidate in (reuse_from, _EXPORTS.get(wanted)):
+        if candidate is None or not Path(candidate).is_dir() or Path(candidate).resolve() == target.resolve():
+            continue
+        if current(Path(candidate)):
+            # Built aside and renamed into place, so that target is never half there. Files are never changed
+            # in place (always replaced), so hard links are safe and cost no disk.
+            partial = target.parent / f".{target.name}.partial-{os.getpid()}"
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(Path(candidate), partial, ignore=shutil.ignore_patterns(".*"), copy_function=_link)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(partial, target)
+            _EXPORTS[wanted] = target
+            return target
+    export_onnx(model_path_or_name, target)
+    _EXPORTS[wanted] = target
+    return target
+
+
+def _link(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(source, target)
 
 
 def _config_files(model_dir: Path) -> list[str]:
@@ -267,7 +343,10 @@ class OnnxQueryEncoder:
         return path
 
     def _session(self):
-        key = (str(self.model_file.resolve()), self.threads)
+        path = self.model_file
+        # Keyed by content, not path: each index generation holds its own copy of the same export.
+        digest = self.info.get("files", {}).get(ONNX_MODEL) or str(path.resolve())
+        key = (f"{digest}:{'int8' if self.quantized else 'fp32'}", self.threads)
         with _CACHE_LOCK:
             session = _SESSIONS.get(key)
             if session is None:
@@ -275,25 +354,29 @@ class OnnxQueryEncoder:
 
                 options = ort.SessionOptions()
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                # Idle workers spinning for the next run cost ~1 ms of latency when off, but with the bot's own
+                # Python work (and anything else) on 2 cores, spinning doubled p95 and burned 50% more CPU.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 if self.threads:
                     options.intra_op_num_threads = self.threads
                 try:
-                    session = ort.InferenceSession(key[0], options, providers=["CPUExecutionProvider"])
+                    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                 except Exception as exc:  # any loader failure becomes one clear error
-                    raise ModelLoadError(f"cannot load ONNX model {key[0]}: {type(exc).__name__}: {exc}"
+                    raise ModelLoadError(f"cannot load ONNX model {path}: {type(exc).__name__}: {exc}"
                                          .splitlines()[0]) from exc
                 _SESSIONS[key] = session
             return session
 
     def _tokenizer(self):
         max_length = int(self.info["max_seq_length"])
-        key = (str((self.encoder_dir / TOKENIZER).resolve()), max_length)
+        path = self.encoder_dir / TOKENIZER
+        key = (self.info.get("files", {}).get(TOKENIZER) or str(path.resolve()), max_length)
         with _CACHE_LOCK:
             tokenizer = _TOKENIZERS.get(key)
             if tokenizer is None:
                 from tokenizers import Tokenizer
 
-                tokenizer = Tokenizer.from_file(key[0])
+                tokenizer = Tokenizer.from_file(str(path))
                 # tokenizer.json carries its own (shorter, fixed) padding: sentence-transformers pads to the
                 # longest text of the batch and truncates at max_seq_length.
                 tokenizer.no_padding()

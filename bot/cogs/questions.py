@@ -98,19 +98,17 @@ class Questions(commands.Cog):
 
     async def answer_message(self, message: discord.Message, question: str) -> None:
         """Check, answer and reply to one question asked in a message."""
-        if not question:
+        # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
+        cleaned = self.bot.service.clean(question)
+        if not cleaned.has_words:
             await self._say(message, message.channel, replies.NO_QUESTION)
-            return
-        limit = self.bot.settings.max_question_chars
-        if len(question) > limit:
-            await self._say(message, message.channel, replies.too_long_text(len(question), limit))
             return
         refusal = self.bot.gate.admit(message.author.id)
         if refusal:
             await self._say(message, message.channel, refusal)
             return
         try:
-            destination, context = await self._destination(message, question)
+            destination, context = await self._destination(message, cleaned.text)
             with contextlib.suppress(discord.HTTPException):
                 await destination.typing()
             try:
@@ -169,11 +167,9 @@ class Questions(commands.Cog):
     async def _answer_slash(self, interaction: discord.Interaction, text: str,
                             work: Callable[[str], Answer]) -> Answer | None:
         """Validate, pass the gate, defer, then run the blocking work off the event loop."""
-        text = replies.one_line(text)
-        limit = self.bot.settings.max_question_chars
-        if not text or len(text) > limit:
-            note = replies.NO_QUESTION if not text else replies.too_long_text(len(text), limit)
-            await interaction.response.send_message(note, ephemeral=True, allowed_mentions=NO_PINGS)
+        # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
+        if not self.bot.service.clean(text).has_words:
+            await interaction.response.send_message(replies.NO_QUESTION, ephemeral=True, allowed_mentions=NO_PINGS)
             return None
         refusal = self.bot.gate.admit(interaction.user.id)
         if refusal:

@@ -47,11 +47,9 @@ class Sources(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: str,
                      k: app_commands.Range[int, 1, MAX_SEARCH_K] | None = None) -> None:
         """Rank passages for a query."""
-        query = replies.one_line(query)
-        limit = self.bot.settings.max_question_chars
-        if not query or len(query) > limit:
-            text = "Please give a query." if not query else replies.too_long_text(len(query), limit)
-            await send_ephemeral(interaction, text)
+        cleaned = self.bot.service.clean(query)
+        if not cleaned.has_words:
+            await send_ephemeral(interaction, "Please give a query.")
             return
         refusal = self.bot.gate.admit(interaction.user.id)
         if refusal:
@@ -63,7 +61,10 @@ class Sources(commands.Cog):
             hits = await asyncio.to_thread(self.bot.service.search, query, count)
         finally:
             self.bot.gate.release()
-        await interaction.followup.send(embed=replies.search_embed(query, hits), allowed_mentions=NO_PINGS)
+        # The service searches on the cleaned query; an over-long one was cut, and the reply says so.
+        notice = " ".join(cleaned.notices) or None
+        await interaction.followup.send(notice, embed=replies.search_embed(cleaned.text, hits),
+                                        allowed_mentions=NO_PINGS)
 
     # ------------------------------------------------------------------ /source
 

@@ -187,15 +187,22 @@ async def test_other_bots_and_plain_chatter_are_ignored(simcord_env: simcord.Env
     assert bot_messages(channel, simcord_env) == []
 
 
-async def test_an_empty_or_overlong_mention_gets_a_short_note(bot_settings: Settings, service: NewsService) -> None:
-    bot = create_bot(bot_settings.with_overrides(max_question_chars=40), service=service)
+async def test_an_empty_mention_gets_a_short_note_and_an_overlong_one_is_answered_cut(
+        bot_settings: Settings, service: NewsService) -> None:
+    short = bot_settings.with_overrides(max_question_chars=40)
+    bot = create_bot(short, service=NewsService(short, service.embedder))
     async with simcord.run(bot, settle_timeout=60) as env:
         _, channel, alice = world(env)
         await alice.send(channel, env.bot.user.mention)
         assert channel.last_message.content == replies.NO_QUESTION
-        await alice.send(channel, f"{env.bot.user.mention} {'why ' * 20}")
-        assert channel.last_message.content.startswith("That question is too long (79 characters")
         assert channel.threads == []
+        # Over the limit: answered on its first 40 characters, and the answer says so (issue 6).
+        await alice.send(channel, f"{env.bot.user.mention} {'why ' * 20}")
+        [answer] = bot_messages(only_thread(channel), env)
+        [embed] = answer.embeds
+        assert embed.title == ("why " * 10).strip()
+        notes = {f.name: f.value for f in embed.fields}
+        assert notes[replies.NOTICE_FIELD] == "Your question was 79 characters long: only its first 40 were used."
 
 
 async def test_an_unanswerable_question_shows_leads(simcord_env: simcord.Env) -> None:
