@@ -468,11 +468,16 @@ def _switch(index_dir: Path, generation: Path) -> None:
         link.unlink()
     os.symlink(generation.name, link)
     os.replace(link, index_dir)
-    prefix = f".{index_dir.name}-"
+    generations = _generation_name(index_dir)
     for old in index_dir.parent.iterdir():
-        if old.name.startswith(prefix) and old.name != generation.name and old.name != previous:
+        if generations.fullmatch(old.name) and old.name not in (generation.name, previous):
             shutil.rmtree(old, ignore_errors=True)
     _clean_leftovers(index_dir)
+
+
+def _generation_name(index_dir: Path) -> re.Pattern[str]:
+    """Match exactly this index's generation directories, so that another index beside it is never touched."""
+    return re.compile(rf"\.{re.escape(index_dir.name)}-\d{{8}}T\d{{6}}-[0-9a-f]{{8}}")
 
 
 def _clean_leftovers(index_dir: Path) -> None:
@@ -481,8 +486,7 @@ def _clean_leftovers(index_dir: Path) -> None:
     Called under the index lock, so no other build is writing; readers only ever open complete generations.
     Best effort: a failure here is logged and never fails the build that has just been switched in.
     """
-    # Exactly this index's names, so that another index beside it ("index-old") is never touched.
-    generation = re.compile(rf"\.{re.escape(index_dir.name)}-\d{{8}}T\d{{6}}-[0-9a-f]{{8}}")
+    generation = _generation_name(index_dir)
     link = re.compile(rf"\.{re.escape(index_dir.name)}\.link-\d+")
     try:
         current = os.readlink(index_dir) if index_dir.is_symlink() else None

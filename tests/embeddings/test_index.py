@@ -103,3 +103,13 @@ def test_the_index_is_a_directory_with_a_manifest_switched_in_one_step(seeds_cop
     assert index_dir.resolve() != first_target
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".index-")]
     assert len(leftovers) <= 2  # the current generation and the previous one, for readers still on it
+
+
+def test_a_build_never_touches_another_index_beside_it(seeds_copy, tmp_path, counting_embedder):
+    build(seeds_copy, tmp_path / "index-old", counting_embedder)
+    other = (tmp_path / "index-old").resolve()
+    build(seeds_copy, tmp_path / "index", counting_embedder)
+    (seeds_copy / "extra.txt").write_text("One more sentence about troops.", encoding="utf-8")
+    build(seeds_copy, tmp_path / "index", counting_embedder)
+    assert other.is_dir()
+    load_index(tmp_path / "index-old", counting_embedder.model_name, CHUNKER)
