@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -256,7 +257,7 @@ def same_person(a: str | None, b: str | None) -> bool:
 def _coverage(terms: Sequence[str], text: str, weights: Mapping[str, float]) -> float:
     if not terms:
         return 0.0
-    present = set(tokenize(text))
+    present = _terms(text)
     total = sum(weights.get(t, 1.0) for t in terms)
     return sum(weights.get(t, 1.0) for t in terms if t in present) / max(total, 1e-9)
 
@@ -288,8 +289,14 @@ def candidates_from_hits(
     return sorted(best.values(), key=lambda c: (-c.relevance, c.source.source_id, c.span))
 
 
-def _shape(text: str) -> set[str]:
-    return {t for t in tokenize(text) if not t.isdigit()}
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    """Return a sentence's stemmed terms; sentences recur across questions, so this is cached."""
+    return frozenset(tokenize(text))
+
+
+def _shape(text: str) -> frozenset[str]:
+    return frozenset(t for t in _terms(text) if not t.isdigit())
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.5) -> bool:
