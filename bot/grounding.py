@@ -53,13 +53,32 @@ def question_names(question: str) -> list[str]:
     return names
 
 
+# The claim a yes/no question asks about ("Has X warned that <claim>?"), and "What is the <thing>?".
+_CLAIM = re.compile(
+    r"\b(?:warn|warned|say|said|claim|claimed|believe|believes|think|thinks|suggest|suggested|argue|argued|"
+    r"insist|insisted|admit|admitted|deny|denied|fear|feared)\s+that\s+(?P<topic>[^?.!;]+)", re.I
+)
+_THING = re.compile(r"^\s*what (?:is|are|was|were) the\s+(?P<topic>[^?.!;]+)", re.I)
+# In a claim, a verb may be a paraphrase ("bribed" for "corrupted"); a missing noun means another subject.
+_AUXILIARY = frozenset("be been being is are was were has have had do does did get got".split())
+
+
 def topic_terms(question: str) -> list[str]:
-    """Return the content words of what a question is explicitly about ('... say about X?')."""
-    match = _TOPIC.search(question)
-    if not match:
+    """Return the content words of what a question is explicitly about ('... say about X?', '... warned that X?')."""
+    match = _TOPIC.search(question) or _THING.search(question)
+    if match:
+        words = re.findall(r"[\w’'/-]+", match.group("topic"))
+        return [w for w in words if tokenize(w) and w.lower() not in FRAMING_WORDS]
+    claim = _CLAIM.search(question)
+    if not claim:
         return []
-    words = re.findall(r"[\w’'/-]+", match.group("topic"))
-    return [w for w in words if tokenize(w) and w.lower() not in FRAMING_WORDS]
+    words = re.findall(r"[\w’'/-]+", claim.group("topic"))
+    kept = []
+    for previous, word in zip(["", *words], words, strict=False):
+        verb_like = previous.lower() in _AUXILIARY or word.lower().endswith(("ed", "ing"))
+        if tokenize(word) and word.lower() not in FRAMING_WORDS and not verb_like:
+            kept.append(word)
+    return kept
 
 
 def missing_names(question: str, vocabulary: Container[str], prefixes: Container[str]) -> list[str]:
