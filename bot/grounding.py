@@ -20,6 +20,7 @@ _CALENDAR = frozenset(
     """january february march april may june july august september october november december monday tuesday
     wednesday thursday friday saturday sunday today yesterday tomorrow""".split()
 )
+_NOT_NAMES = STOPWORDS | FRAMING_WORDS | _CALENDAR
 _NAME = re.compile(r"[A-Z][\w’'/-]*(?:\s+(?:of\s+|de\s+|la\s+)?[A-Z][\w’'/-]*)*")
 _TOPIC = re.compile(
     r"\b(?:about|regarding|concerning|re|on the (?:subject|topic|issue|question) of|(?:position|stance|views?|"
@@ -47,7 +48,7 @@ def question_names(question: str) -> list[str]:
         starts_sentence = match.start() == 0 or question[: match.start()].rstrip().endswith((".", "?", "!", ":"))
         if starts_sentence:
             words = words[1:]
-        words = [w for w in words if w.lower().strip("’'") not in STOPWORDS | FRAMING_WORDS | _CALENDAR]
+        words = [w for w in words if w.lower().strip("’'") not in _NOT_NAMES]
         if words:
             names.append(" ".join(words))
     return names

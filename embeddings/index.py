@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.ann import build_faiss, choose_index
+from embeddings.checksums import file_sha256
 from embeddings.chunking import chunk_article
 from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
 from embeddings.models import Article, Chunk, ChunkerConfig, SourceInfo, Span
@@ -151,14 +152,6 @@ def stale_articles(manifest: dict, articles: Sequence[Article]) -> list[str]:
     return sorted(k for k in indexed.keys() | current.keys() if indexed.get(k) != current.get(k))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool = True) -> NewsIndex:
     """Load an index after checking its manifest, settings and file checksums."""
     import faiss
@@ -168,7 +161,7 @@ def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool
     files = manifest.get("files", {})
     for name in DATA_FILES:
         path = index_dir / name
-        if not path.is_file() or (verify and _sha256(path) != files.get(name)):
+        if not path.is_file() or (verify and file_sha256(path) != files.get(name)):
             raise IndexCorruptError(
                 f"index file {path} is missing or fails its checksum: run `newsbot index --rebuild`"
             )
@@ -399,7 +392,7 @@ def _write(
             "sentences": len(sentence_list),
             "corpus_hash": corpus_digest(articles),
             "articles": {a.source_id: a.content_hash for a in articles},
-            "files": {name: _sha256(generation / name) for name in DATA_FILES},
+            "files": {name: file_sha256(generation / name) for name in DATA_FILES},
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (generation / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -108,8 +108,7 @@ class BM25:
     def term_idf(self, term: str) -> float:
         """Return a term's inverse document frequency; a term no document has gets the highest."""
         column = self.vocabulary.get(term)
-        frequency = 0.0 if column is None else float(self.document_frequency[column])
-        return idf_weight(frequency, self.size)
+        return idf_weight(0.0, self.size) if column is None else float(self.idf[column])
 
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.checksums import file_sha256
 from embeddings.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,7 @@ def _sha256(path: Path) -> str:
     key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
     cached = _DIGESTS.get(key)
     if cached is None:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        cached = _DIGESTS[key] = digest.hexdigest()
+        cached = _DIGESTS[key] = file_sha256(path)
     return cached
 
 

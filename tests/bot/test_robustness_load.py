@@ -137,15 +137,20 @@ def kind(reply: str) -> str:
     return f"other: {reply[:80]}"
 
 
+def crowd(env: simcord.Env):
+    """A channel with USERS members, and the mention that addresses the bot."""
+    guild = env.create_guild()
+    channel = guild.create_text_channel("general")
+    users = [guild.add_member(env.create_user(f"user{u}")) for u in range(USERS)]
+    return channel, users, env.bot.user.mention
+
+
 async def test_a_burst_of_200_questions_from_20_users_each_gets_exactly_one_reply(
         bot_settings: Settings, service: NewsService) -> None:
     """The production limits (5 s cooldown, 4 in flight): everyone hears back once; nothing queues or is lost."""
     limits = bot_settings.with_overrides(cooldown_seconds=5.0, max_in_flight=4)
     async with simcord.run(create_bot(limits, service=service), settle_timeout=600) as env:
-        guild = env.create_guild()
-        channel = guild.create_text_channel("general")
-        users = [guild.add_member(env.create_user(f"user{u}")) for u in range(USERS)]
-        mention = env.bot.user.mention
+        channel, users, mention = crowd(env)
         asked: dict[int, int] = {}
         with LoopLag() as lag:
             await asyncio.sleep(0.02)
@@ -178,10 +183,7 @@ async def test_200_questions_from_20_users_in_waves_are_all_answered_and_the_loo
     """Twenty users ask at the same moment, ten times over: all 200 answered, 20 at a time, loop lag measured."""
     limits = bot_settings.with_overrides(cooldown_seconds=5.0, max_in_flight=USERS)
     async with simcord.run(create_bot(limits, service=service), settle_timeout=600) as env:
-        guild = env.create_guild()
-        channel = guild.create_text_channel("general")
-        users = [guild.add_member(env.create_user(f"user{u}")) for u in range(USERS)]
-        mention = env.bot.user.mention
+        channel, users, mention = crowd(env)
         asked: dict[int, str] = {}
         with LoopLag() as lag:
             started = time.perf_counter()
