@@ -64,9 +64,17 @@ _THING = re.compile(r"^\s*what (?:is|are|was|were) the\s+(?P<topic>[^?.!;]+)", r
 _AUXILIARY = frozenset("be been being is are was were has have had do does did get got".split())
 
 
+# What a 'how many' question counts: "How many tanks has Italy sent?" -> tanks.
+_COUNTED = re.compile(
+    r"^\s*how (?:many|much)\s+(?P<topic>(?:(?!(?:has|have|had|did|does|do|is|are|was|were|will|would|can|could)\b)"
+    r"[\w’'/-]+\s*)+)", re.I
+)
+
+
 def topic_terms(question: str) -> list[str]:
-    """Return the content words of what a question is explicitly about ('... say about X?', '... warned that X?')."""
-    match = _TOPIC.search(question) or _THING.search(question)
+    """Return the content words of what a question is explicitly about ('... say about X?', '... warned that X?',
+    'how many X ...?')."""
+    match = _TOPIC.search(question) or _THING.search(question) or _COUNTED.search(question)
     if match:
         words = re.findall(r"[\w’'/-]+", match.group("topic"))
         return [w for w in words if tokenize(w) and w.lower() not in FRAMING_WORDS]
@@ -80,6 +88,50 @@ def topic_terms(question: str) -> list[str]:
         if tokenize(word) and word.lower() not in FRAMING_WORDS and not verb_like:
             kept.append(word)
     return kept
+
+
+# Questions that ask for the date or size of an event: "When was X appointed ...?", "How many ... has X lost?".
+_ASKS_FOR_EVENT = re.compile(
+    r"^\s*(?:until |since |by |from |on |in )?(?:when|(?:what|which) (?:year|date|day|month)|how (?:many|much|long))\b",
+    re.I,
+)
+# Words after which the next one is the verb: auxiliaries, modals, "to" and "not".
+_BEFORE_VERB = _AUXILIARY | frozenset("will would can could shall should may might must to not never".split())
+# Light verbs take their meaning from their object ("take Kharkiv" is "capture the city"): they name no event.
+_LIGHT_VERBS = frozenset(
+    """take takes took taken taking make makes made making give gives gave given giving get gets getting go goes
+    went gone going come comes came coming put puts putting keep keeps kept keeping hold holds held holding set
+    sets setting let lets""".split()
+)
+
+
+def event_verbs(question: str) -> list[str]:
+    """Return the verbs of the event a 'when' or 'how many' question asks about ('appointed', 'lost', 'rule')."""
+    if not _ASKS_FOR_EVENT.search(question):
+        return []
+    words = re.findall(r"[\w’'-]+", question)
+    verbs = []
+    for previous, word in zip(["", *words], words, strict=False):
+        if previous.lower() in _BEFORE_VERB or (len(word) > 4 and word.lower().endswith(("ed", "ing"))):
+            verbs.append(word)
+    # A verb after a named subject ("When did Russia plan ...") is left out: unmarked, it cannot be told from a noun.
+    return _event_words(verbs)
+
+
+def _event_words(words: list[str]) -> list[str]:
+    return list(dict.fromkeys(
+        w.lower() for w in words
+        if not w[:1].isupper() and w.lower() not in _NOT_NAMES and w.lower() not in _LIGHT_VERBS and tokenize(w)
+    ))
+
+
+def missing_event(question: str, vocabulary: Container[str]) -> list[str]:
+    """Return the event's verbs when none of them is in any article (one known verb is enough: the rest may be
+    paraphrases)."""
+    verbs = event_verbs(question)
+    if any(all(t in vocabulary for t in tokenize(v)) for v in verbs):
+        return []
+    return verbs
 
 
 def missing_names(question: str, vocabulary: Container[str], prefixes: Container[str]) -> list[str]:

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
 OWN_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
+HELDOUT_QUESTIONS = ROOT / "tests" / "data" / "questions_heldout.jsonl"
 
 
 class CountingEmbedder:

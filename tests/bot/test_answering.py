@@ -52,12 +52,23 @@ def test_unanswerable_questions_are_not_answered(service):
         "How many F-16 fighter jets has Italy delivered to Ukraine?",
         "What did Crosetto say about nuclear weapons?",
         "What did Giorgia Meloni say about sending Western troops to Ukraine?",
+        "When was Guido Crosetto appointed Italy's defence minister?",
+        "How many tanks has Italy sent to Ukraine?",
     ):
         answer = service.ask(question)
         assert not answer.answered, question
         assert answer.answer.startswith("The articles don't say.")
         assert not answer.citations
         assert answer.leads
+
+
+def test_a_when_question_is_answered_when_its_event_is_told_in_other_words(service):
+    # "keep sending" is told as "continue providing military supplies ... through the end-2024".
+    answer = service.ask("Until when will Italy keep sending military aid to Kyiv?")
+    assert answer.answered
+    assert any("2024" in c.quote for c in answer.citations)
+    declined = service.ask("When was Guido Crosetto appointed Italy's defence minister?")
+    assert "“appointed”" in declined.answer
 
 
 def test_a_follow_up_is_read_with_the_earlier_question(service):

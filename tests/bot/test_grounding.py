@@ -1,4 +1,4 @@
-from bot.grounding import missing_names, missing_topic_words, question_names, topic_terms
+from bot.grounding import event_verbs, missing_event, missing_names, missing_topic_words, question_names, topic_terms
 
 VOCABULARY = {"crosetto", "russia", "use", "weapon", "troop", "italian", "moscow", "itali", "defens", "2024"}
 
@@ -29,3 +29,26 @@ def test_missing_topic_words_are_those_no_article_contains():
     assert missing_topic_words("Has Crosetto warned that Russia could use nuclear weapons?", VOCABULARY) == [
         "nuclear"]
     assert missing_topic_words("What did Crosetto say about troops?", VOCABULARY) == []
+
+
+def test_the_event_of_a_when_or_how_many_question_is_its_marked_verb():
+    assert event_verbs("When was Guido Crosetto appointed Italy's defence minister?") == ["appointed"]
+    assert event_verbs("When did Sikorski say he would not rule out NATO troops in Ukraine?") == ["rule"]
+    assert event_verbs("Until when will Italy keep sending military aid to Kyiv?") == ["sending"]
+    assert event_verbs("How many F-16 fighter jets has Italy delivered to Ukraine?") == ["delivered"]
+    # Light verbs name no event of their own; other questions have none.
+    assert event_verbs("By what year does Russia plan to take Kharkiv?") == []
+    assert event_verbs("What did Crosetto say about troops?") == []
+
+
+def test_an_event_is_missing_only_when_none_of_its_verbs_is_in_the_articles():
+    vocabulary = VOCABULARY | {"send", "call"}
+    assert missing_event("When was Crosetto appointed defence minister?", vocabulary) == ["appointed"]
+    assert missing_event("When had Crosetto called for talks?", vocabulary) == []
+    assert missing_event("When did Italy promise to keep sending weapons?", vocabulary) == []
+
+
+def test_what_a_how_many_question_counts_is_its_topic():
+    assert topic_terms("How many tanks has Italy sent to Ukraine?") == ["tanks"]
+    assert topic_terms("How many F-16 fighter jets has Italy delivered?") == ["F-16", "fighter", "jets"]
+    assert missing_topic_words("How much money has Italy spent?", VOCABULARY) == ["money"]
