@@ -423,12 +423,15 @@ def index_scale_write(size: int, base_path: Path, seeds_dir: Path, index_dir: Pa
 
 def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, rounds: int) -> dict:
     """Load an index as the service does, then time search and ask over the questions, one at a time."""
+    from dataclasses import replace
+
     import faiss
 
     from bot.service import NewsService
     from bot.settings import Settings
     from embeddings.index import load_index
     from embeddings.onnx_encoder import OnnxQueryEncoder
+    from embeddings.retrieval import Retriever
 
     questions = read_questions(questions_file)
     embedder = OnnxQueryEncoder(onnx_dir)
@@ -452,11 +455,16 @@ def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, roun
             search_embed.extend(timed(lambda q=question: service.search(q)))
             ask.extend(timed(lambda q=question: service.ask(q)))
     peak_mb = peak_rss_mb()
+    # Below RetrievalConfig.max_sentence_scan sentences every query also scores every sentence: its share.
+    unscanned = Retriever(index, embedder, replace(settings.retrieval_config, max_sentence_scan=0))
+    without_scan = [seconds for _ in range(rounds) for question, vector in zip(questions, vectors, strict=True)
+                    for seconds in timed(lambda q=question, v=vector: unscanned.search(q, 5, query_vector=v))]
     figures = {"chunks": len(index.chunks), "articles": len(index.articles),
                "sentences": len(index.sentence_vectors), "faiss": index.manifest.get("faiss", {}).get("factory"),
                "load_s": round(load_s, 3), "rss_before_load_mb": before_mb, "peak_rss_after_load_mb": loaded_mb,
-               "search": summarize(search), "search_with_embedding": summarize(search_embed), "ask": summarize(ask),
-               "peak_rss_mb": peak_mb}
+               "sentence_scan": retriever._sentence_ranking, "search": summarize(search),
+               "search_without_sentence_scan": summarize(without_scan),
+               "search_with_embedding": summarize(search_embed), "ask": summarize(ask), "peak_rss_mb": peak_mb}
     # What the load spends on checksums: the same load without them (after the peak above is taken, as this
     # holds a second copy of the FAISS index).
     figures["load_unverified_s"] = round(sum(timed(
