@@ -6,17 +6,20 @@ with this process (cold starts, each scale size, the peer) run in fresh subproce
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -33,6 +36,7 @@ SLOW_BACKEND_TEXTS = 16
 SCALE_BATCH = 50_000
 SCALE_QUERIES = 200
 COLD_RUNS = 3
+INDEX_SCALE_ROUNDS = 3
 
 _CHILD_ONNX_ASK = """
 import json, sys
@@ -313,6 +317,182 @@ def peer_run(model_path: str, chunks_path: Path, questions_path: Path, rounds: i
             "texts_embedded": len(texts), "search": summarize(latencies), "peak_rss_mb": peak_rss_mb()}
 
 
+# ---------------------------------------------------------------- a whole index at scale
+
+
+@dataclass(frozen=True)
+class SyntheticCorpus:
+    """Seed articles repeated under new ids up to a number of chunks; texts are the seeds' own, nothing embedded.
+
+    Each copy gets its own content hash, so its sentences get their own vector rows as distinct articles would.
+    `chunks()` and `sentence_rows()` are generators over the shared seed texts: a million chunks are never held.
+    """
+
+    articles: tuple
+    plan: tuple[tuple[object, tuple], ...]
+    sentences: int
+
+    @classmethod
+    def repeat(cls, seed_articles: Sequence, chunker, size: int) -> SyntheticCorpus:
+        """Repeat the seeds (whole articles, the last one cut) until there are `size` chunks."""
+        from dataclasses import replace
+
+        from embeddings.chunking import chunk_article
+
+        seeds = [(a, chunk_article(a, chunker)) for a in sorted(seed_articles, key=lambda a: a.source_id)]
+        seeds = [(article, chunks) for article, chunks in seeds if chunks]
+        if size and not seeds:
+            raise click.ClickException("the seeds have no passages to repeat")
+        plan, total, sentences, copy = [], 0, 0, 0
+        while total < size:
+            for article, chunks in seeds[:]:
+                if total >= size:
+                    break
+                taken = chunks[: size - total]
+                copied = replace(article, source_id=f"{article.source_id}-{copy:07d}",
+                                 content_hash=f"{article.content_hash[:48]}{copy:016x}")
+                plan.append((copied, taken))
+                total += len(taken)
+                sentences += len({span for chunk in taken for span in chunk.sentences})
+            copy += 1
+        return cls(tuple(article for article, _ in plan), tuple(plan), sentences)
+
+    def chunks(self) -> Iterator:
+        """Yield the chunks in index row order."""
+        from embeddings.models import Chunk
+
+        for article, chunks in self.plan:
+            for n, chunk in enumerate(chunks):
+                yield Chunk(f"{article.source_id}#{n}", article.source_id, chunk.start, chunk.end, chunk.text,
+                            chunk.sentences)
+
+    def sentence_rows(self) -> Iterator[tuple[int, ...]]:
+        """Yield each chunk's sentence vector rows, numbered as the index build numbers them."""
+        row = 0
+        for _, chunks in self.plan:
+            seen: dict[tuple[int, int], int] = {}
+            for chunk in chunks:
+                for span in chunk.sentences:
+                    if span not in seen:
+                        seen[span] = row
+                        row += 1
+                yield tuple(seen[span] for span in chunk.sentences)
+
+
+def _mixture_file(path: Path, base: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Write n seed-derived vectors to an .npy file batch by batch; return it memory-mapped."""
+    from embeddings.ann import mixture_vectors
+
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, base.shape[1]))
+    for offset in range(0, n, SCALE_BATCH):
+        out[offset : offset + SCALE_BATCH] = mixture_vectors(base, min(SCALE_BATCH, n - offset), seed=seed + offset)
+    out.flush()
+    return np.load(path, mmap_mode="r")
+
+
+def index_scale_write(size: int, base_path: Path, seeds_dir: Path, index_dir: Path, model: str) -> dict:
+    """Write a real newsbot index of `size` chunks from the seeds, with mixture vectors instead of embeddings."""
+    from embeddings.corpus import read_corpus
+    from embeddings.index import write_index
+    from embeddings.models import ChunkerConfig
+
+    chunker = ChunkerConfig()
+    base = np.load(base_path)
+    corpus = SyntheticCorpus.repeat(read_corpus(seeds_dir).articles, chunker, size)
+    scratch = index_dir.parent / f".{index_dir.name}-vectors"
+    scratch.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    chunk_vectors = _mixture_file(scratch / "chunks.npy", base, size, seed=1)
+    sentence_vectors = _mixture_file(scratch / "sentences.npy", base, corpus.sentences, seed=size + 1)
+    vectors_s = time.perf_counter() - start
+    start = time.perf_counter()
+    generation = write_index(index_dir, corpus.articles, corpus.chunks(), corpus.sentence_rows(), chunk_vectors,
+                             sentence_vectors, model=model, chunker=chunker)
+    write_s = time.perf_counter() - start
+    del chunk_vectors, sentence_vectors
+    for path in scratch.iterdir():
+        path.unlink()
+    scratch.rmdir()
+    files = {path.name: path.stat().st_size for path in generation.iterdir() if path.is_file()}
+    return {"size": size, "articles": len(corpus.articles), "sentences": corpus.sentences,
+            "vectors_s": round(vectors_s, 2), "write_s": round(write_s, 2),
+            "disk_mb": round(sum(files.values()) / 2**20, 1),
+            "files_mb": {name: round(n / 2**20, 1) for name, n in sorted(files.items())},
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, rounds: int) -> dict:
+    """Load an index as the service does, then time search and ask over the questions, one at a time."""
+    from dataclasses import replace
+
+    import faiss
+
+    from bot.service import NewsService
+    from bot.settings import Settings
+    from embeddings.index import load_index
+    from embeddings.onnx_encoder import OnnxQueryEncoder
+    from embeddings.retrieval import Retriever
+
+    questions = read_questions(questions_file)
+    embedder = OnnxQueryEncoder(onnx_dir)
+    embedder.embed(["warm up"])
+    # One query at a time is the serving case; OpenMP's wake-ups cost more than they save for it.
+    faiss.omp_set_num_threads(1)
+    before_mb = peak_rss_mb()
+    # No seeds beside it: the synthetic index is not checked against the real seeds.
+    settings = Settings(seeds_dir=index_dir.parent / ".no-seeds", index_dir=index_dir, model=embedder.model_name)
+    service = NewsService(settings, embedder)
+    start = time.perf_counter()
+    service.load(check_corpus=False)
+    load_s = time.perf_counter() - start
+    loaded_mb = peak_rss_mb()
+    index, retriever = service.index, service.retriever
+    vectors = [retriever.embed_query(q) for q in questions]
+    search, search_embed, ask = [], [], []
+    for _ in range(rounds):
+        for question, vector in zip(questions, vectors, strict=True):
+            search.extend(timed(lambda q=question, v=vector: retriever.search(q, 5, query_vector=v)))
+            search_embed.extend(timed(lambda q=question: service.search(q)))
+            ask.extend(timed(lambda q=question: service.ask(q)))
+    peak_mb = peak_rss_mb()
+    # Below RetrievalConfig.max_sentence_scan sentences every query also scores every sentence: its share.
+    unscanned = Retriever(index, embedder, replace(settings.retrieval_config, max_sentence_scan=0))
+    without_scan = [seconds for _ in range(rounds) for question, vector in zip(questions, vectors, strict=True)
+                    for seconds in timed(lambda q=question, v=vector: unscanned.search(q, 5, query_vector=v))]
+    figures = {"chunks": len(index.chunks), "articles": len(index.articles),
+               "sentences": len(index.sentence_vectors), "faiss": index.manifest.get("faiss", {}).get("factory"),
+               "load_s": round(load_s, 3), "rss_before_load_mb": before_mb, "peak_rss_after_load_mb": loaded_mb,
+               "sentence_scan": retriever._sentence_ranking, "search": summarize(search),
+               "search_without_sentence_scan": summarize(without_scan),
+               "search_with_embedding": summarize(search_embed), "ask": summarize(ask), "peak_rss_mb": peak_mb}
+    # What the load spends on checksums: the same load without them (after the peak above is taken, as this
+    # holds a second copy of the FAISS index).
+    figures["load_unverified_s"] = round(sum(timed(
+        lambda: load_index(index_dir, embedder.model_name, settings.chunker, verify=False))), 3)
+    return figures
+
+
+def index_scale(size: int, base_path: Path, seeds_dir: Path, questions_file: Path, onnx_dir: Path, work: Path,
+                rounds: int = INDEX_SCALE_ROUNDS) -> dict:
+    """Write an index of `size` chunks in one subprocess, then load and query it in a fresh one."""
+    from embeddings.onnx_encoder import read_export_info
+
+    model = str(read_export_info(onnx_dir)["model"])
+    index_dir = work / f"index-{size}"
+    try:
+        written = run_json_child(["-m", "bot.bench", "index-write", str(size), str(base_path), str(seeds_dir),
+                                  str(index_dir), model])
+        loaded = run_json_child(["-m", "bot.bench", "index-load", str(index_dir), str(questions_file),
+                                 str(onnx_dir), str(rounds)])
+    finally:
+        for path in work.glob(f".index-{size}-*"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (index_dir, work / f".index-{size}.lock"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return {"size": size, "write": written, "load": loaded}
+
+
 def _child_main(argv: Sequence[str]) -> None:
     """Entry point of the subprocess runs: `python -m bot.bench scale|peer ...` prints one JSON line."""
     mode, *rest = argv
@@ -322,6 +502,12 @@ def _child_main(argv: Sequence[str]) -> None:
     elif mode == "peer":
         model, chunks, questions, rounds = rest
         result = peer_run(model, Path(chunks), Path(questions), int(rounds))
+    elif mode == "index-write":
+        size, base, seeds, index_dir, model = rest
+        result = index_scale_write(int(size), Path(base), Path(seeds), Path(index_dir), model)
+    elif mode == "index-load":
+        index_dir, questions, onnx_dir, rounds = rest
+        result = index_scale_load(Path(index_dir), Path(questions), Path(onnx_dir), int(rounds))
     else:
         raise SystemExit(f"unknown bench child mode {mode!r}")
     print(json.dumps(result), flush=True)
@@ -460,6 +646,15 @@ def render(report: dict) -> str:
             lines.append(f"  {figures['size']:>10,} {name:>30}{figures['build_s']:>14}{figures['recall@10']:>15}"
                          f"{figures['search']['p50_ms']:>16}"
                          f"{figures['peak_rss_mb']:>12}")
+    if report.get("index_scale"):
+        lines.append("")
+        lines.append("whole index at scale (synthetic)   write s   disk MB   load s   peak MB   search p50/p95 ms"
+                     "   ask p50 ms")
+        for figures in report["index_scale"]:
+            write, load = figures["write"], figures["load"]
+            lines.append(f"  {figures['size']:>10,}{write['write_s']:>18}{write['disk_mb']:>10}"
+                         f"{load['load_s']:>9}{load['peak_rss_mb']:>10}"
+                         f"{load['search']['p50_ms']:>11}/{load['search']['p95_ms']:<8}{load['ask']['p50_ms']:>11}")
     if report.get("peer"):
         peer = report["peer"]
         lines.append("")
@@ -484,10 +679,13 @@ def render(report: dict) -> str:
               help=f"Dev questions (JSON Lines) [{DEFAULT_QUESTIONS}, else {FALLBACK_QUESTIONS}].")
 @click.option("--rounds", type=click.IntRange(1, 1000), default=5, show_default=True,
               help="Passes over the questions for warm latency.")
+@click.option("--index-sizes", default=DEFAULT_SIZES, show_default=True,
+              help="Whole-index scale sizes (synthetic chunks, no embedding): write, load, search, ask; "
+                   "empty or 0 skips them.")
 @click.option("--ann-kind", type=click.Choice(["auto", "flat", "ivf", "ivf-sq8", "hnsw", "hnsw-sq8"]), default="auto",
               show_default=True, help="Force one ANN structure for the scale runs.")
 def bench(as_json: bool, sizes: str, skip_peer: bool, questions_file: Path | None, rounds: int,
-          ann_kind: str) -> None:
+          ann_kind: str, index_sizes: str) -> None:
     """Measure newsbot: cold start, warm latency, ingestion backends, index build, ANN scale, peer baseline."""
     from bot.service import NewsService
     from bot.settings import Settings
@@ -497,6 +695,7 @@ def bench(as_json: bool, sizes: str, skip_peer: bool, questions_file: Path | Non
 
     started = time.perf_counter()
     scale_sizes = parse_sizes(sizes)
+    index_scale_sizes = parse_sizes(index_sizes)
     questions_file = questions_file or (DEFAULT_QUESTIONS if DEFAULT_QUESTIONS.is_file() else FALLBACK_QUESTIONS)
     questions = read_questions(questions_file)
     if not questions:
@@ -576,6 +775,16 @@ def bench(as_json: bool, sizes: str, skip_peer: bool, questions_file: Path | Non
                 report["scale"].append(run_json_child(
                     ["-m", "bot.bench", "scale", str(size), str(work / "base.npy"), str(work / "queries.npy"),
                      str(len(real)), ann_kind]))
+
+        if index_scale_sizes:
+            if not (work / "base.npy").is_file():
+                np.save(work / "base.npy", seed_base_vectors(backends["torch"], index)[0])
+            report["index_scale"] = []
+            for size in index_scale_sizes:
+                say(f"whole index at scale: {size:,} chunks")
+                loads[f"index_scale_{size}"] = load_average()
+                report["index_scale"].append(index_scale(size, work / "base.npy", seeds_dir, questions_file,
+                                                         onnx_dir, work))
 
         if not skip_peer:
             say("peer baseline")

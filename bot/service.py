@@ -184,8 +184,7 @@ class NewsService:
 
     def sources(self) -> list[SourceInfo]:
         """Return every article, newest first."""
-        infos = [self.index.source(source_id) for source_id in self.index.articles]
-        return sorted(infos, key=lambda info: (info.date or "", info.source_id), reverse=True)
+        return sorted(self.index.sources(), key=lambda info: (info.date or "", info.source_id), reverse=True)
 
     def source(self, source_id: str) -> SourceView:
         """Return one article by id; unknown or malformed ids are simply not found."""
@@ -199,15 +198,15 @@ class NewsService:
     def about(self) -> dict[str, object]:
         """Return what the bot runs on: model, passages and the corpus's date range."""
         index = self.index
-        dates = sorted(a.date for a in index.articles.values() if a.date)
+        first_date, last_date = index.date_range()
         return {
             "model": index.model,
             "dimension": index.manifest.get("dimension"),
             "articles": len(index.articles),
             "passages": len(index.chunks),
             "retrieval": self.settings.retrieval,
-            "first_date": dates[0] if dates else None,
-            "last_date": dates[-1] if dates else None,
+            "first_date": first_date,
+            "last_date": last_date,
             "index_built": index.manifest.get("created_at"),
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import contextlib
 import fcntl
 import hashlib
@@ -10,9 +11,10 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,20 +24,33 @@ from embeddings.ann import build_faiss, choose_index
 from embeddings.checksums import file_sha256
 from embeddings.chunking import chunk_article
 from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
-from embeddings.models import Article, Chunk, ChunkerConfig, SourceInfo, Span
+from embeddings.lexical import BM25, BM25Arrays, BM25Builder
+from embeddings.models import Article, Chunk, ChunkerConfig, SourceInfo
 from embeddings.onnx_encoder import ENCODER_DIR, ensure_onnx, read_export_info
+from embeddings.store import LazyArticles, LazyChunks, MetadataStore, SentenceRows, write_metadata
 from embeddings.vectors import Embedder
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: metadata in SQLite, vectors and BM25 postings in .npy files that are memory-mapped when loaded.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-ARTICLES = "articles.json"
-CHUNKS = "chunks.jsonl"
+METADATA = "metadata.sqlite"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_ROWS = "sentence_rows.npy"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
+BM25_TERMS = "bm25_terms.json"
+BM25_DATA = "bm25_data.npy"
+BM25_INDICES = "bm25_indices.npy"
+BM25_INDPTR = "bm25_indptr.npy"
+BM25_IDF = "bm25_idf.npy"
+BM25_LENGTHS = "bm25_lengths.npy"
+BM25_ARRAYS = {"data": BM25_DATA, "indices": BM25_INDICES, "indptr": BM25_INDPTR, "idf": BM25_IDF,
+               "lengths": BM25_LENGTHS}
 FAISS_INDEX = "chunks.faiss"
-DATA_FILES = (ARTICLES, CHUNKS, CHUNK_VECTORS, SENTENCE_VECTORS, FAISS_INDEX)
+DATA_FILES = (METADATA, CHUNK_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS, SENTENCE_OFFSETS, BM25_TERMS,
+              *BM25_ARRAYS.values(), FAISS_INDEX)
 LOCK_WAIT_SECONDS = 600.0
 
 Report = Callable[[str], None]
@@ -82,16 +97,18 @@ class BuildReport:
 
 @dataclass
 class NewsIndex:
-    """A loaded index: articles, chunks, their vectors and the FAISS search structure."""
+    """A loaded index: articles and chunks (read on demand), memory-mapped vectors, BM25 and FAISS."""
 
     path: Path
     manifest: dict
-    articles: dict[str, Article]
-    chunks: list[Chunk]
+    articles: Mapping[str, Article]
+    chunks: Sequence[Chunk]
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
-    sentence_rows: list[tuple[int, ...]]
+    sentence_rows: Sequence[tuple[int, ...]]
     faiss_index: object = field(repr=False)
+    bm25: BM25 | None = field(default=None, repr=False)
+    store: MetadataStore | None = field(default=None, repr=False)
 
     @property
     def model(self) -> str:
@@ -100,11 +117,28 @@ class NewsIndex:
 
     def source(self, source_id: str) -> SourceInfo:
         """Return citation metadata for an article."""
+        if self.store is not None:
+            return self.store.source_info(source_id)
         article = self.articles[source_id]
         return SourceInfo(article.source_id, article.title, article.date, article.outlet)
 
+    def sources(self) -> list[SourceInfo]:
+        """Return every article's citation metadata, by id."""
+        if self.store is not None:
+            return self.store.sources()
+        return [self.source(source_id) for source_id in sorted(self.articles)]
+
+    def date_range(self) -> tuple[str | None, str | None]:
+        """Return the first and last article date."""
+        if self.store is not None:
+            return self.store.date_range()
+        dates = sorted(a.date for a in self.articles.values() if a.date)
+        return (dates[0], dates[-1]) if dates else (None, None)
+
     def chunks_of(self, source_id: str) -> list[Chunk]:
         """Return an article's chunks in order."""
+        if self.store is not None:
+            return self.store.chunks_of(source_id)
         return [chunk for chunk in self.chunks if chunk.source_id == source_id]
 
 
@@ -153,73 +187,44 @@ def stale_articles(manifest: dict, articles: Sequence[Article]) -> list[str]:
 
 
 def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool = True) -> NewsIndex:
-    """Load an index after checking its manifest, settings and file checksums."""
+    """Load an index after checking its manifest, settings and file checksums; large parts stay on disk."""
     import faiss
 
-    manifest = read_manifest(index_dir)
+    # One generation throughout, even if a build switches the link while this reads.
+    root = index_dir.resolve()
+    manifest = read_manifest(root if root.is_dir() else index_dir)
     check_manifest(manifest, model, chunker, index_dir)
     files = manifest.get("files", {})
     for name in DATA_FILES:
-        path = index_dir / name
+        path = root / name
         if not path.is_file() or (verify and file_sha256(path) != files.get(name)):
             raise IndexCorruptError(
-                f"index file {path} is missing or fails its checksum: run `newsbot index --rebuild`"
+                f"index file {index_dir / name} is missing or fails its checksum: run `newsbot index --rebuild`"
             )
     try:
-        articles = {a["source_id"]: _article_from_json(a) for a in json.loads((index_dir / ARTICLES).read_text())}
-        chunks, sentence_rows = [], []
-        for line in (index_dir / CHUNKS).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            article = articles[row["source_id"]]
-            chunks.append(_chunk_from_json(row, article))
-            sentence_rows.append(tuple(row["sentence_rows"]))
-        chunk_vectors = np.load(index_dir / CHUNK_VECTORS)
-        sentence_vectors = np.load(index_dir / SENTENCE_VECTORS)
-        faiss_index = faiss.read_index(str(index_dir / FAISS_INDEX))
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        store = MetadataStore(root / METADATA)
+        chunk_vectors = _mapped(root / CHUNK_VECTORS)
+        sentence_vectors = _mapped(root / SENTENCE_VECTORS)
+        sentence_rows = SentenceRows(_mapped(root / SENTENCE_ROWS), _mapped(root / SENTENCE_OFFSETS))
+        terms = json.loads((root / BM25_TERMS).read_text(encoding="utf-8"))
+        bm25 = BM25(arrays=BM25Arrays(tuple(terms), **{key: _mapped(root / name) for key, name in BM25_ARRAYS.items()}))
+        faiss_index = faiss.read_index(str(root / FAISS_INDEX))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as exc:
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({exc}): run `newsbot index --rebuild`") from exc
-    if faiss_index.ntotal != len(chunks) or chunk_vectors.shape[0] != len(chunks):
+    size = store.chunk_count
+    if (faiss_index.ntotal != size or chunk_vectors.shape[0] != size or len(sentence_rows) != size
+            or bm25.size != size or len(bm25.arrays.indptr) != len(terms) + 1):
         raise IndexCorruptError(f"index at {index_dir} is inconsistent: run `newsbot index --rebuild`")
-    return NewsIndex(index_dir, manifest, articles, chunks, chunk_vectors, sentence_vectors, sentence_rows, faiss_index)
+    return NewsIndex(index_dir, manifest, LazyArticles(store), LazyChunks(store), chunk_vectors, sentence_vectors,
+                     sentence_rows, faiss_index, bm25, store)
 
 
-def _article_to_json(article: Article) -> dict:
-    return {
-        "source_id": article.source_id,
-        "title": article.title,
-        "date": article.date,
-        "outlet": article.outlet,
-        "content_hash": article.content_hash,
-        "body": article.body,
-        "segments": article.segments,
-        "noise": article.noise,
-        "provenance": article.provenance,
-        "text": article.text,
-    }
-
-
-def _spans(rows: list) -> tuple[Span, ...]:
-    return tuple((int(a), int(b)) for a, b in rows)
-
-
-def _article_from_json(row: dict) -> Article:
-    return Article(
-        source_id=row["source_id"],
-        text=row["text"],
-        title=row["title"],
-        date=row["date"],
-        outlet=row["outlet"],
-        body=_spans(row["body"]),
-        segments=_spans(row["segments"]),
-        noise=tuple((kind, (int(a), int(b))) for kind, (a, b) in row["noise"]),
-        provenance=tuple((k, v) for k, v in row["provenance"]),
-        content_hash=row["content_hash"],
-    )
-
-
-def _chunk_from_json(row: dict, article: Article) -> Chunk:
-    start, end = int(row["start"]), int(row["end"])
-    return Chunk(row["chunk_id"], row["source_id"], start, end, article.text[start:end], _spans(row["sentences"]))
+def _mapped(path: Path) -> np.ndarray:
+    """Return a read-only array backed by the file's pages (an empty one is simply read)."""
+    try:
+        return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+    except ValueError:
+        return np.load(path, allow_pickle=False)
 
 
 @contextlib.contextmanager
@@ -245,28 +250,35 @@ def index_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Non
 
 @dataclass(frozen=True)
 class _Reusable:
-    chunk_vectors: dict[str, np.ndarray]
-    sentence_vectors: dict[tuple[str, int, int], np.ndarray]
+    """A previous index's vectors (memory-mapped) and where each chunk's and sentence's vector is in them."""
+
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    chunk_rows: dict[str, int]
+    sentence_rows: dict[tuple[str, int, int], int]
+
+
+def _chunk_key(chunk: Chunk, content_hash: str) -> str:
+    return f"{chunk.source_id}\0{content_hash}\0{chunk.start}:{chunk.end}"
 
 
 def _reusable(index_dir: Path, model: str, chunker: ChunkerConfig) -> _Reusable | None:
-    """Return the vectors of a previous compatible, intact index, keyed by chunk text and sentence."""
+    """Return a previous compatible, intact index's vectors, keyed by chunk and sentence."""
     try:
         old = load_index(index_dir, model, chunker)
     except (IndexMissingError, IndexMismatchError, IndexCorruptError) as exc:
         if not isinstance(exc, IndexMissingError):
             log.warning("previous index not reused: %s", exc)
         return None
-    chunk_vectors = {
-        f"{c.source_id}\0{old.articles[c.source_id].content_hash}\0{c.start}:{c.end}": old.chunk_vectors[i]
-        for i, c in enumerate(old.chunks)
-    }
-    sentence_vectors: dict[tuple[str, int, int], np.ndarray] = {}
-    for chunk, rows in zip(old.chunks, old.sentence_rows, strict=True):
-        content = old.articles[chunk.source_id].content_hash
+    content = old.manifest.get("articles", {})
+    chunk_rows: dict[str, int] = {}
+    sentence_rows: dict[tuple[str, int, int], int] = {}
+    for position, (chunk, rows) in enumerate(zip(old.chunks, old.sentence_rows, strict=True)):
+        content_hash = content.get(chunk.source_id, "")
+        chunk_rows[_chunk_key(chunk, content_hash)] = position
         for (start, end), row in zip(chunk.sentences, rows, strict=True):
-            sentence_vectors[(content, start, end)] = old.sentence_vectors[row]
-    return _Reusable(chunk_vectors, sentence_vectors)
+            sentence_rows[(content_hash, start, end)] = row
+    return _Reusable(old.chunk_vectors, old.sentence_vectors, chunk_rows, sentence_rows)
 
 
 def build_index(
@@ -325,8 +337,6 @@ def _write(
     say: Report,
 ) -> int:
     """Embed what cannot be reused, write a new generation and switch the index to it."""
-    import faiss
-
     by_id = {a.source_id: a for a in articles}
     sentence_keys: dict[tuple[str, int, int], int] = {}
     sentence_rows: list[tuple[int, ...]] = []
@@ -336,12 +346,12 @@ def _write(
         for start, end in chunk.sentences:
             rows.append(sentence_keys.setdefault((content, start, end), len(sentence_keys)))
         sentence_rows.append(tuple(rows))
-    chunk_keys = [f"{c.source_id}\0{by_id[c.source_id].content_hash}\0{c.start}:{c.end}" for c in chunks]
+    chunk_keys = [_chunk_key(c, by_id[c.source_id].content_hash) for c in chunks]
     sentence_list = list(sentence_keys)
     texts_of = {a.content_hash: a.text for a in articles}
 
-    todo_chunks = [i for i, key in enumerate(chunk_keys) if reuse is None or key not in reuse.chunk_vectors]
-    todo_sentences = [i for i, key in enumerate(sentence_list) if reuse is None or key not in reuse.sentence_vectors]
+    todo_chunks = [i for i, key in enumerate(chunk_keys) if reuse is None or key not in reuse.chunk_rows]
+    todo_sentences = [i for i, key in enumerate(sentence_list) if reuse is None or key not in reuse.sentence_rows]
     texts = [chunks[i].text for i in todo_chunks] + [
         texts_of[sentence_list[i][0]][sentence_list[i][1] : sentence_list[i][2]] for i in todo_sentences
     ]
@@ -351,45 +361,96 @@ def _write(
     dimension = fresh.shape[1] if len(texts) else _dimension_of(reuse)
     chunk_vectors = np.zeros((len(chunks), dimension), dtype=np.float32)
     sentence_vectors = np.zeros((len(sentence_list), dimension), dtype=np.float32)
-    for position, i in enumerate(todo_chunks):
-        chunk_vectors[i] = fresh[position]
-    for position, i in enumerate(todo_sentences):
-        sentence_vectors[i] = fresh[len(todo_chunks) + position]
+    if texts:
+        chunk_vectors[todo_chunks] = fresh[: len(todo_chunks)]
+        sentence_vectors[todo_sentences] = fresh[len(todo_chunks) :]
     if reuse is not None:
-        todo_c, todo_s = set(todo_chunks), set(todo_sentences)
-        for i, key in enumerate(chunk_keys):
-            if i not in todo_c:
-                chunk_vectors[i] = reuse.chunk_vectors[key]
-        for i, key in enumerate(sentence_list):
-            if i not in todo_s:
-                sentence_vectors[i] = reuse.sentence_vectors[key]
+        kept = [i for i, key in enumerate(chunk_keys) if key in reuse.chunk_rows]
+        chunk_vectors[kept] = reuse.chunk_vectors[[reuse.chunk_rows[chunk_keys[i]] for i in kept]]
+        kept = [i for i, key in enumerate(sentence_list) if key in reuse.sentence_rows]
+        sentence_vectors[kept] = reuse.sentence_vectors[[reuse.sentence_rows[sentence_list[i]] for i in kept]]
 
+    _write_generation(index_dir, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
+                      model=embedder.model_name, chunker=chunker,
+                      encoder=lambda generation: _export_encoder(embedder, index_dir, generation, say))
+    return len(texts)
+
+
+def write_index(
+    index_dir: Path,
+    articles: Sequence[Article],
+    chunks: Iterable[Chunk],
+    sentence_rows: Iterable[Sequence[int]],
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    *,
+    model: str,
+    chunker: ChunkerConfig,
+) -> Path:
+    """Write an index from precomputed vectors (row i of chunk_vectors is chunk i) and switch to it.
+
+    `chunks` and `sentence_rows` may be generators: they are read once, in step, and never held in a list.
+    Returns the new generation's directory.
+    """
+    with index_lock(index_dir):
+        return _write_generation(index_dir, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
+                                 model=model, chunker=chunker)
+
+
+def _write_generation(
+    index_dir: Path,
+    articles: Sequence[Article],
+    chunks: Iterable[Chunk],
+    sentence_rows: Iterable[Sequence[int]],
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    *,
+    model: str,
+    chunker: ChunkerConfig,
+    encoder: Callable[[Path], dict | None] | None = None,
+) -> Path:
+    """Write every file of a new generation beside the index, fsync it and switch the index to it."""
+    import faiss
+
+    dimension = int(chunk_vectors.shape[1]) if chunk_vectors.ndim == 2 else 0
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     generation = index_dir.parent / f".{index_dir.name}-{stamp}"
     generation.mkdir(parents=True)
     try:
-        (generation / ARTICLES).write_text(json.dumps([_article_to_json(a) for a in articles]), encoding="utf-8")
-        with (generation / CHUNKS).open("w", encoding="utf-8") as handle:
+        lexical = BM25Builder()
+        flat_rows = array.array("q")
+        offsets = array.array("q", [0])
+
+        def each_chunk() -> Iterator[Chunk]:
             for chunk, rows in zip(chunks, sentence_rows, strict=True):
-                handle.write(json.dumps({
-                    "chunk_id": chunk.chunk_id, "source_id": chunk.source_id, "start": chunk.start,
-                    "end": chunk.end, "sentences": chunk.sentences, "sentence_rows": rows,
-                }) + "\n")
+                lexical.add(chunk.text)
+                flat_rows.extend(rows)
+                offsets.append(len(flat_rows))
+                yield chunk
+
+        count = write_metadata(generation / METADATA, articles, each_chunk())
+        if count != len(chunk_vectors):
+            raise ValueError(f"{count} chunks but {len(chunk_vectors)} chunk vectors")
+        np.save(generation / SENTENCE_ROWS, np.frombuffer(flat_rows, dtype=np.int64))
+        np.save(generation / SENTENCE_OFFSETS, np.frombuffer(offsets, dtype=np.int64))
+        postings = lexical.finish()
+        (generation / BM25_TERMS).write_text(json.dumps(postings.terms), encoding="utf-8")
+        for key, name in BM25_ARRAYS.items():
+            np.save(generation / name, getattr(postings, key))
         np.save(generation / CHUNK_VECTORS, chunk_vectors)
         np.save(generation / SENTENCE_VECTORS, sentence_vectors)
         # Exact search while it is fast, IVF past embeddings.ann.FLAT_MAX passages.
-        spec = choose_index(len(chunks), dimension)
+        spec = choose_index(count, dimension)
         faiss.write_index(build_faiss(chunk_vectors, spec), str(generation / FAISS_INDEX))
-        encoder = _export_encoder(embedder, index_dir, generation, say)
         manifest = {
             "format_version": FORMAT_VERSION,
-            "model": embedder.model_name,
-            "dimension": int(dimension),
+            "model": model,
+            "dimension": dimension,
             "chunker": chunker.as_dict(),
             "faiss": spec.as_dict(),
-            "encoder": encoder,
-            "chunks": len(chunks),
-            "sentences": len(sentence_list),
+            "encoder": encoder(generation) if encoder else None,
+            "chunks": count,
+            "sentences": len(sentence_vectors),
             "corpus_hash": corpus_digest(articles),
             "articles": {a.source_id: a.content_hash for a in articles},
             "files": {name: file_sha256(generation / name) for name in DATA_FILES},
@@ -401,7 +462,7 @@ def _write(
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
         raise
-    return len(texts)
+    return generation
 
 
 def _export_encoder(embedder: Embedder, index_dir: Path, generation: Path, say: Report) -> dict | None:
@@ -431,9 +492,7 @@ def _embed(embedder: Embedder, texts: list[str], say: Report) -> np.ndarray:
 
 
 def _dimension_of(reuse: _Reusable | None) -> int:
-    for vectors in (reuse.chunk_vectors if reuse else {}).values():
-        return int(vectors.shape[0])
-    return 0
+    return int(reuse.chunk_vectors.shape[1]) if reuse is not None and reuse.chunk_vectors.ndim == 2 else 0
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from embeddings.index import NewsIndex
 from embeddings.lexical import BM25, top_k
 from embeddings.models import Hit
+from embeddings.store import SentenceRows
 from embeddings.vectors import Embedder
 
 MODES = ("hybrid", "dense", "lexical")
@@ -60,12 +61,16 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config or RetrievalConfig()
-        self.bm25 = BM25([chunk.text for chunk in index.chunks])
-        # Chunk -> its sentence rows, flattened, so a chunk's best sentence is one vectorized reduce.
-        lengths = [len(rows) for rows in index.sentence_rows]
-        self._rows = np.fromiter((r for rows in index.sentence_rows for r in rows), dtype=np.int64)
-        self._starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64) if lengths else np.zeros(0)
+        # Persisted with the index (format 2); built from the chunk texts only for an index made in memory.
+        self.bm25 = index.bm25 if index.bm25 is not None else BM25(chunk.text for chunk in index.chunks)
         self._sentence_ranking = 0 < len(index.sentence_vectors) <= self.config.max_sentence_scan
+        if self._sentence_ranking:
+            # Chunk -> its sentence rows, flattened, so a chunk's best sentence is one vectorized reduce.
+            rows = index.sentence_rows
+            if not isinstance(rows, SentenceRows):
+                rows = SentenceRows.from_lists(list(rows))
+            self._rows = np.asarray(rows.rows, dtype=np.int64)
+            self._starts = np.asarray(rows.offsets[:-1], dtype=np.int64)
 
     def embed_query(self, query: str) -> np.ndarray:
         """Return the query's unit vector."""
@@ -91,12 +96,14 @@ class Retriever:
             rankings = [list(dense), list(lexical)]
             weights = [1.0, self.config.lexical_weight]
             if self._sentence_ranking:
-                best_sentence = np.maximum.reduceat(self.index.sentence_vectors[self._rows] @ vector, self._starts)
+                # Every sentence row belongs to some chunk: one contiguous product, then a gather of scores,
+                # reads the vectors once instead of copying them into a gathered matrix first.
+                best_sentence = np.maximum.reduceat((self.index.sentence_vectors @ vector)[self._rows], self._starts)
                 rankings.append([i for i, _ in top_k(best_sentence + 1.0, candidates)])
                 weights.append(self.config.sentence_weight)
             ranked = fuse_rankings(rankings, weights, self.config.rrf_k)
         ranked = _diverse(ranked, self.index.sentence_rows, k)
-        top = max(float(lexical_all.max()), 1e-9)
+        top = max(max(lexical.values(), default=0.0), 1e-9)  # BM25 scores are never negative
         hits = []
         for rank, (position, score) in enumerate(ranked[:k], start=1):
             chunk = self.index.chunks[position]

@@ -13,8 +13,10 @@ from click.testing import CliRunner
 
 from bot.bench import (
     StreamingTopK,
+    SyntheticCorpus,
     agreement,
     bench,
+    index_scale,
     long_chunks,
     parse_sizes,
     read_questions,
@@ -25,6 +27,10 @@ from bot.bench import (
     token_counter,
 )
 from embeddings.ann import mixture_vectors
+from embeddings.chunking import chunk_article
+from embeddings.corpus import SOURCE_ID
+from embeddings.models import ChunkerConfig
+from embeddings.onnx_encoder import ENCODER_DIR
 from embeddings.vectors import resolve_model_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +93,36 @@ def test_scale_child_reports_recall_latency_and_memory(service, tmp_path: Path) 
     assert {"build_s", "estimated_index_mb", "wall_s"} <= result.keys()
 
 
+def test_synthetic_corpus_repeats_the_seeds_up_to_a_number_of_chunks(articles) -> None:
+    corpus = SyntheticCorpus.repeat(articles, ChunkerConfig(), 130)
+    chunks, rows = list(corpus.chunks()), list(corpus.sentence_rows())
+    seed_texts = {c.text for a in articles for c in chunk_article(a, ChunkerConfig())}
+    assert len(chunks) == len(rows) == 130 and {c.text for c in chunks} <= seed_texts
+    assert len({c.chunk_id for c in chunks}) == 130 and all(SOURCE_ID.match(a.source_id) for a in corpus.articles)
+    assert len({a.content_hash for a in corpus.articles}) == len(corpus.articles)
+    assert {c.source_id for c in chunks} == {a.source_id for a in corpus.articles}
+    flat = [r for chunk_rows in rows for r in chunk_rows]
+    assert sorted(set(flat)) == list(range(corpus.sentences))
+    assert [len(r) for r in rows] == [len(c.sentences) for c in chunks]
+
+
+def test_index_scale_writes_loads_and_queries_a_whole_index(service, settings, tmp_path: Path) -> None:
+    np.save(tmp_path / "base.npy", np.vstack([service.index.chunk_vectors, service.index.sentence_vectors]))
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"question": "What did Crosetto say about troops?"}\nHow much of Ukraine does Russia hold?\n',
+                         encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = index_scale(1500, tmp_path / "base.npy", settings.seeds_dir, questions,
+                         settings.index_dir / ENCODER_DIR, work, rounds=1)
+    written, loaded = result["write"], result["load"]
+    assert result["size"] == written["size"] == loaded["chunks"] == 1500
+    assert loaded["articles"] == written["articles"] > 1 and loaded["sentences"] == written["sentences"]
+    assert loaded["search"]["n"] == loaded["ask"]["n"] == 2 and loaded["load_s"] > 0
+    assert loaded["peak_rss_mb"] >= loaded["peak_rss_after_load_mb"] > 0 and written["disk_mb"] > 0
+    assert list(work.iterdir()) == []  # the index, its generation and its lock are gone
+
+
 def test_child_failure_is_a_click_error(tmp_path: Path) -> None:
     with pytest.raises(click.ClickException, match="failed"):
         run_json_child(["-c", "import sys; sys.exit(3)"])
@@ -105,18 +141,21 @@ def test_render_shows_every_section() -> None:
         "quality": {"onnx": {"hit@5": 1.0, "mrr@10": 0.9, "answer_accuracy": 0.9}},
         "scale": [{"size": 10_000, "spec": {"factory": "Flat", "ef_search": 0}, "build_s": 0.1, "recall@10": 1.0,
                    "search": search, "peak_rss_mb": 100.0}],
+        "index_scale": [{"size": 100_000, "write": {"write_s": 30.0, "disk_mb": 570.0},
+                         "load": {"load_s": 0.6, "peak_rss_mb": 600.0, "search": search, "ask": search}}],
         "peer": {"build_s": 2.0, "search": search}, "ratios": {"search p50": 1.0},
         "bench_peak_rss_mb": 900.0, "total_s": 60.0,
     }
     text = render(report)
-    for fragment in ("cold start", "warm latency", "ingestion", "index build", "ANN at scale", "peer", "10,000"):
+    for fragment in ("cold start", "warm latency", "ingestion", "index build", "ANN at scale", "peer", "10,000",
+                     "whole index at scale", "100,000"):
         assert fragment in text
 
 
 def test_bench_command_options() -> None:
     result = CliRunner().invoke(bench, ["--help"])
     assert result.exit_code == 0
-    for option in ("--json", "--sizes", "--skip-peer", "--questions"):
+    for option in ("--json", "--sizes", "--index-sizes", "--skip-peer", "--questions"):
         assert option in result.output
 
 

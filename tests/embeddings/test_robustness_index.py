@@ -29,11 +29,13 @@ from bot.settings import Settings
 from embeddings.corpus import read_corpus
 from embeddings.errors import IndexBusyError, IndexMismatchError, NewsbotError
 from embeddings.index import (
-    ARTICLES,
+    BM25_DATA,
+    BM25_TERMS,
     CHUNK_VECTORS,
-    CHUNKS,
     FAISS_INDEX,
     MANIFEST,
+    METADATA,
+    SENTENCE_ROWS,
     SENTENCE_VECTORS,
     build_index,
     index_lock,
@@ -76,12 +78,6 @@ def _flip_a_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _bad_json_line(path: Path) -> None:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    lines[0] = lines[0][:-5]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def _forge_checksum(path: Path) -> None:
     manifest = json.loads(path.read_text())
     manifest["files"][FAISS_INDEX] = "0" * 64
@@ -99,15 +95,18 @@ CORRUPTIONS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "faiss flipped byte": (FAISS_INDEX, _flip_a_byte),
     "chunk vectors truncated": (CHUNK_VECTORS, _truncate),
     "sentence vectors flipped byte": (SENTENCE_VECTORS, _flip_a_byte),
-    "chunks metadata bad line": (CHUNKS, _bad_json_line),
-    "articles metadata truncated": (ARTICLES, _truncate),
-    "articles metadata emptied": (ARTICLES, lambda p: p.write_bytes(b"")),
+    "metadata sqlite flipped byte": (METADATA, _flip_a_byte),
+    "metadata sqlite truncated": (METADATA, _truncate),
+    "metadata sqlite emptied": (METADATA, lambda p: p.write_bytes(b"")),
+    "bm25 postings flipped byte": (BM25_DATA, _flip_a_byte),
+    "bm25 terms truncated": (BM25_TERMS, _truncate),
+    "sentence rows truncated": (SENTENCE_ROWS, _truncate),
     "manifest truncated": (MANIFEST, _truncate),
     "manifest not an object": (MANIFEST, lambda p: p.write_text("[1, 2, 3]")),
     "manifest checksum forged": (MANIFEST, _forge_checksum),
     "manifest article hash forged": (MANIFEST, _forge_article_hash),
     "manifest deleted": (MANIFEST, lambda p: p.unlink()),
-    "data file deleted": (CHUNKS, lambda p: p.unlink()),
+    "data file deleted": (METADATA, lambda p: p.unlink()),
     "generation deleted": ("", shutil.rmtree),
 }
 
@@ -142,7 +141,7 @@ def test_a_running_service_keeps_answering_from_what_it_loaded_when_the_files_br
     running = NewsService(tiny, real_embedder)
     good = answer_key(running)
     _truncate(tiny.index_dir / FAISS_INDEX)
-    assert answer_key(running) == good  # loaded whole into memory, checked when it was loaded
+    assert answer_key(running) == good  # FAISS is read whole into memory, checked when it was loaded
     report = running.reindex()  # what /reindex does: the damage is found and repaired, then swapped in
     assert not report.up_to_date and answer_key(running) == good
 
@@ -153,7 +152,7 @@ def test_unfinished_generations_and_stale_links_are_cleaned_even_when_nothing_ch
     current = os.readlink(tiny.index_dir)
     unfinished = parent / ".index-20000101T000000-deadbeef"  # what a build killed while writing leaves
     unfinished.mkdir()
-    (unfinished / CHUNKS).write_text('{"chunk_id": "0', encoding="utf-8")
+    (unfinished / METADATA).write_bytes(b"SQLite format 3\0")
     os.symlink(unfinished.name, parent / ".index.link-999999")  # killed between the symlink and the rename
     result = run_cli(tiny, real_embedder, "index")
     assert result.exit_code == 0 and result.stdout.startswith("index up to date")
@@ -225,7 +224,7 @@ def test_sigkill_while_indexing_keeps_the_previous_index_and_the_next_run_comple
 
     unfinished = tiny.index_dir.parent / ".index-20000101T000000-deadbeef"  # as a kill while writing leaves
     unfinished.mkdir()
-    (unfinished / ARTICLES).write_text("[", encoding="utf-8")
+    (unfinished / BM25_TERMS).write_text("[", encoding="utf-8")
     result = run_cli(tiny, real_embedder, "index")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("index written: 12 added")
