@@ -455,7 +455,8 @@ def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, roun
             search_embed.extend(timed(lambda q=question: service.search(q)))
             ask.extend(timed(lambda q=question: service.ask(q)))
     peak_mb = peak_rss_mb()
-    # Below RetrievalConfig.max_sentence_scan sentences every query also scores every sentence: its share.
+    # Up to RetrievalConfig.max_sentence_scan sentences every query scores every sentence; the same search with the
+    # sentences re-ranking the dense and BM25 candidates only shows what that scan costs.
     unscanned = Retriever(index, embedder, replace(settings.retrieval_config, max_sentence_scan=0))
     without_scan = [seconds for _ in range(rounds) for question, vector in zip(questions, vectors, strict=True)
                     for seconds in timed(lambda q=question, v=vector: unscanned.search(q, 5, query_vector=v))]

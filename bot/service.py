@@ -20,7 +20,7 @@ from embeddings.index import BuildReport, NewsIndex, build_index, load_index, re
 from embeddings.lexical import STOPWORDS, normalize, tokenize
 from embeddings.models import Article, Chunk, Hit, SourceInfo
 from embeddings.onnx_encoder import ENCODER_DIR, is_exported
-from embeddings.retrieval import Retriever
+from embeddings.retrieval import Retriever, limit_search_threads
 from embeddings.vectors import Embedder
 from embeddings.vectors import make_embedder as build_embedder
 
@@ -100,11 +100,14 @@ class NewsService:
                         f"the index is older than the seeds ({len(stale)} articles changed: "
                         f"{', '.join(stale[:3])}{'...' if len(stale) > 3 else ''}): run `newsbot index`"
                     )
-            index = load_index(index_dir, self.embedder.model_name, self.settings.chunker)
-            retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
-            self._prefixes = vocabulary_prefixes(list(retriever.bm25.vocabulary))
-            self._retriever = retriever
-            self._index = index
+            self._index, self._retriever, self._prefixes = self._open()
+
+    def _open(self) -> tuple[NewsIndex, Retriever, frozenset[str]]:
+        """Load the index at the configured path with its retriever and name prefixes, ready to serve."""
+        index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker)
+        limit_search_threads(self.settings.search_threads)
+        retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
+        return index, retriever, vocabulary_prefixes(list(retriever.bm25.vocabulary))
 
     def warm_up(self) -> None:
         """Load the index and the model so that the first question is fast."""
@@ -224,9 +227,7 @@ class NewsService:
         result = build_index(corpus.articles, self.embedder, self.settings.chunker, self.settings.index_dir,
                              rebuild=rebuild, warnings=corpus.warnings, report=report)
         if not result.up_to_date or self._index is None:
-            index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker)
-            retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
-            prefixes = vocabulary_prefixes(list(retriever.bm25.vocabulary))
+            opened = self._open()
             with self._lock:
-                self._index, self._retriever, self._prefixes = index, retriever, prefixes
+                self._index, self._retriever, self._prefixes = opened
         return result

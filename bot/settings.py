@@ -29,6 +29,7 @@ class Settings:
     chunk_overlap: int = 1
     top_k: int = 5
     retrieval: str = "hybrid"
+    search_threads: int = 1
     max_question_chars: int = 2000
     max_article_bytes: int = MAX_ARTICLE_BYTES
     discord_token: str | None = field(default=None, repr=False)
@@ -92,6 +93,7 @@ class Settings:
             ("NEWSBOT_CHUNK_OVERLAP", self.chunk_overlap, 0),
             ("NEWSBOT_MAX_QUESTION_CHARS", self.max_question_chars, 20),
             ("NEWSBOT_MAX_ARTICLE_BYTES", self.max_article_bytes, 1),
+            ("NEWSBOT_SEARCH_THREADS", self.search_threads, 0),
         )
         for name, value, low in minimums:
             if value < low:
@@ -107,7 +109,7 @@ def _convert(env_name: str, field_name: str, raw: str) -> object:
         if field_name in ("seeds_dir", "index_dir", "feedback_db"):
             return Path(raw).expanduser()
         if field_name in ("batch_size", "chunk_max_chars", "chunk_overlap", "top_k", "max_in_flight",
-                          "max_question_chars", "max_article_bytes"):
+                          "max_question_chars", "max_article_bytes", "search_threads"):
             return int(raw)
         if field_name == "guild_id":
             return int(raw)
