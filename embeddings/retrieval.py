@@ -80,22 +80,30 @@ class Retriever:
         # Persisted with the index (format 2); built from the chunk texts only for an index made in memory.
         self.bm25 = index.bm25 if index.bm25 is not None else BM25(chunk.text for chunk in index.chunks)
         self._sentence_ranking = 0 < len(index.sentence_vectors) <= self.config.max_sentence_scan
+        # Chunk -> its sentence rows, flattened, so a chunk's best sentence is one vectorized reduce.
+        rows = index.sentence_rows
+        self._sentence_rows = rows if isinstance(rows, SentenceRows) else SentenceRows.from_lists(list(rows))
         if self._sentence_ranking:
-            # Chunk -> its sentence rows, flattened, so a chunk's best sentence is one vectorized reduce.
-            rows = index.sentence_rows
-            if not isinstance(rows, SentenceRows):
-                rows = SentenceRows.from_lists(list(rows))
-            self._rows = np.asarray(rows.rows, dtype=np.int64)
-            self._starts = np.asarray(rows.offsets[:-1], dtype=np.int64)
+            self._rows = np.asarray(self._sentence_rows.rows, dtype=np.int64)
+            self._starts = np.asarray(self._sentence_rows.offsets[:-1], dtype=np.int64)
 
     def _best_sentence_ranking(self, positions: list[int], vector: np.ndarray) -> list[int]:
         """Rank some chunks by their best sentence's similarity to the query."""
-        best = []
-        for position in positions:
-            rows = list(self.index.sentence_rows[position])
-            best.append(float((self.index.sentence_vectors[rows] @ vector).max()) if rows else -1.0)
-        order = sorted(range(len(positions)), key=lambda i: (-best[i], positions[i]))
-        return [positions[i] for i in order]
+        if not positions:
+            return []
+        chosen = np.asarray(positions, dtype=np.int64)
+        starts, ends = self._sentence_rows.offsets[chosen], self._sentence_rows.offsets[chosen + 1]
+        lengths = np.maximum(ends - starts, 0)
+        # The chosen chunks' sentence rows, gathered in one go: each chunk's run of the flat row array.
+        firsts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        flat = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()))
+        scores = self.index.sentence_vectors[np.asarray(self._sentence_rows.rows[flat], dtype=np.int64)] @ vector
+        best = np.full(len(chosen), -1.0, dtype=np.float32)
+        has = lengths > 0
+        if has.any():
+            best[has] = np.maximum.reduceat(scores, firsts[has])
+        order = np.lexsort((chosen, -best))
+        return [int(chosen[i]) for i in order]
 
     def embed_query(self, query: str) -> np.ndarray:
         """Return the query's unit vector."""
