@@ -541,7 +541,9 @@ def backend_figures(backends: dict[str, object], reference: str, index, dev_ques
         seconds = timed(lambda e=embedder, t=texts: e.embed(t), rounds=1 if slow else 3)
         vectors[name] = (embedder.embed(chunk_texts), embedder.embed(sentence_texts), embedder.embed(dev_questions))
         # Median and best of 3: other work on 2 cores slows some runs, and torch's threads suffer most from it.
+        model_file = getattr(embedder, "model_file", None)  # which ONNX file an ONNX backend runs
         figures[name] = {"load_s": round(load_s, 3), "passages": len(texts),
+                         **({"model_file": model_file.name} if model_file is not None else {}),
                          "passages_per_s": round(len(texts) / float(np.median(seconds)), 2),
                          "passages_per_s_best": round(len(texts) / min(seconds), 2)}
     ref_chunks, ref_sentences, ref_questions = vectors[reference]

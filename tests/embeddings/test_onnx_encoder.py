@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import embeddings.onnx_encoder as onnx_encoder_module
 from bot.service import NewsService
 from embeddings.errors import ModelLoadError
 from embeddings.onnx_encoder import (
     EXPORT_INFO,
     ONNX_MODEL,
+    ONNX_MODEL_FUSED,
     TOKENIZER,
     OnnxQueryEncoder,
     ensure_onnx,
@@ -53,14 +56,95 @@ def onnx_encoder(onnx_dir: Path) -> OnnxQueryEncoder:
 
 
 def test_export_writes_model_tokenizer_and_pipeline(onnx_dir: Path) -> None:
-    for name in (ONNX_MODEL, TOKENIZER, EXPORT_INFO, "modules.json", "sentence_bert_config.json",
+    for name in (ONNX_MODEL, ONNX_MODEL_FUSED, TOKENIZER, EXPORT_INFO, "modules.json", "sentence_bert_config.json",
                  "1_Pooling/config.json"):
         assert (onnx_dir / name).is_file(), name
     info = read_export_info(onnx_dir)
     assert info["model"] == DEFAULT_MODEL
     assert info["pooling"] == "mean" and info["normalize"] is True
     assert info["max_seq_length"] == 256 and info["dimension"] == 384
+    assert set(info["files"]) == {ONNX_MODEL, ONNX_MODEL_FUSED, TOKENIZER}
     assert is_exported(onnx_dir)
+    assert not [p.name for p in onnx_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_fused_model_has_onnxruntime_bert_operators(onnx_dir: Path, onnx_encoder: OnnxQueryEncoder) -> None:
+    import onnx
+
+    operators = read_export_info(onnx_dir)["fused"]["operators"]
+    assert operators["Attention"] == 6 and operators["SkipLayerNormalization"] == 12 and operators["BiasGelu"] == 6
+    kinds = {node.op_type for node in onnx.load(str(onnx_dir / ONNX_MODEL_FUSED)).graph.node}
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= kinds and "Softmax" not in kinds
+    # The encoder runs it for queries and for ingestion: every equality test below is on the fused model.
+    assert onnx_encoder.model_file.name == ONNX_MODEL_FUSED
+
+
+def test_fused_and_plain_models_give_the_same_token_embeddings(onnx_dir: Path, articles) -> None:
+    import onnxruntime as ort
+
+    from bot.bench import long_chunks, token_counter
+
+    # Ingestion-sized passages (what the fused model is for), a text past 256 tokens, and short texts, in
+    # batches of other sizes than the export's checks.
+    passages = long_chunks(articles, count_tokens=token_counter(onnx_dir))
+    encoder = OnnxQueryEncoder(onnx_dir)
+    tokenizer = encoder._tokenizer()
+    sessions = [ort.InferenceSession(str(onnx_dir / name), providers=["CPUExecutionProvider"])
+                for name in (ONNX_MODEL, ONNX_MODEL_FUSED)]
+    for texts in (passages[:16], [*passages[16:19], "word " * 400, "short", ""], ["troops"]):
+        encodings = tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        plain, fused = (s.run(None, feeds)[0] for s in sessions)
+        np.testing.assert_allclose(fused * mask[..., None], plain * mask[..., None], atol=1e-4)
+
+
+def test_exports_without_a_fused_model_still_serve(onnx_dir: Path, onnx_encoder: OnnxQueryEncoder,
+                                                   tmp_path: Path) -> None:
+    copy = tmp_path / "old"
+    shutil.copytree(onnx_dir, copy)
+    (copy / ONNX_MODEL_FUSED).unlink()
+    info = read_export_info(copy)
+    del info["files"][ONNX_MODEL_FUSED]
+    (copy / EXPORT_INFO).write_text(json.dumps(info), encoding="utf-8")
+    plain = OnnxQueryEncoder(copy)
+    assert plain.model_file.name == ONNX_MODEL
+    texts = twenty_questions()
+    np.testing.assert_allclose(plain.embed(texts), onnx_encoder.embed(texts), atol=1e-5)
+
+
+def test_a_failed_fusion_keeps_the_plain_export(onnx_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    import onnxruntime.transformers.optimizer as optimizer
+    from transformers import AutoModel, AutoTokenizer
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fusion today")
+
+    monkeypatch.setattr(optimizer, "optimize_model", broken)
+    source = Path(resolve_model_path("default"))
+    model = AutoModel.from_pretrained(str(source)).eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    result = onnx_encoder_module._export_fused(source, tmp_path, model, AutoTokenizer.from_pretrained(str(source)),
+                                               names)
+    assert result == {"skipped": "RuntimeError: no fusion today"}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_of_an_older_format_is_made_again(onnx_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(onnx_dir, old)
+    info = read_export_info(old)
+    del info["format"]
+    (old / EXPORT_INFO).write_text(json.dumps(info), encoding="utf-8")
+    exported = []
+    monkeypatch.setattr(onnx_encoder_module, "export_onnx", lambda model, target: exported.append(Path(target)))
+    monkeypatch.setattr(onnx_encoder_module, "_EXPORTS", {})
+    ensure_onnx("default", old)
+    assert exported == [old]
+    # Nor is it copied into a new generation.
+    ensure_onnx("default", tmp_path / "generation", reuse_from=old)
+    assert exported == [old, tmp_path / "generation"]
 
 
 def test_pipeline_is_read_from_the_bundled_model_files() -> None:
@@ -111,6 +195,32 @@ def test_batch_order_and_size_do_not_change_vectors(onnx_dir: Path, onnx_encoder
     small_batches = OnnxQueryEncoder(onnx_dir, batch_size=2).embed(texts)
     np.testing.assert_allclose(small_batches, one_by_one, atol=1e-5)
     assert onnx_encoder.embed([]).shape == (0, 384)
+
+
+def test_long_batches_run_in_parts_with_the_same_vectors(onnx_dir: Path, onnx_encoder: OnnxQueryEncoder,
+                                                         articles, monkeypatch) -> None:
+    from bot.bench import long_chunks, token_counter
+
+    # 20 passages of ~210 tokens in one batch of 32: three runs of at most RUN_TOKENS (2048) tokens.
+    passages = [*long_chunks(articles, count_tokens=token_counter(onnx_dir))[:20], "short", ""]
+    runs = []
+    session = onnx_encoder._session()
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(session, name)
+
+        def run(self, outputs, feeds):
+            runs.append(feeds["input_ids"].shape)
+            return session.run(outputs, feeds)
+
+    monkeypatch.setattr(onnx_encoder, "_session", Counting)
+    together = onnx_encoder.embed(passages)
+    assert len(runs) >= 3 and all(rows * width <= 2048 for rows, width in runs)
+    assert sum(rows for rows, _ in runs) == len(passages)
+    monkeypatch.undo()
+    one_by_one = np.vstack([onnx_encoder.embed([text]) for text in passages])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
 
 
 def test_progress_is_reported_per_batch(onnx_dir: Path) -> None:
