@@ -56,14 +56,15 @@ _SESSIONS: dict[tuple[str, int], object] = {}
 _TOKENIZERS: dict[tuple[str, int], object] = {}
 _CACHE_LOCK = threading.Lock()
 # Hashes of files already read in this process, by identity (a changed file has a new inode, size or mtime).
-_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+_DIGESTS: dict[tuple[int, int, int, int], str] = {}
 # The last complete export made or checked in this process, per (model, weights): new index builds link to it.
 _EXPORTS: dict[tuple[str, str | None], Path] = {}
 
 
 def _sha256(path: Path) -> str:
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    # By file identity, not path: every index generation hard-links the same export, hashed once per process.
+    key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
     cached = _DIGESTS.get(key)
     if cached is None:
         cached = _DIGESTS[key] = file_sha256(path)

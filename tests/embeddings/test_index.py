@@ -57,7 +57,7 @@ def test_added_and_removed_articles(seeds_copy, tmp_path, counting_embedder):
     counting_embedder.embedded = 0
     report = build(seeds_copy, index_dir, counting_embedder)
     assert report.added == ("new_article",) and report.removed == ("001_886bf2f9db0ce233",)
-    assert counting_embedder.embedded == 3  # the new article's one chunk and its two sentences
+    assert counting_embedder.embedded == 2  # the new article's two sentences (its passage is their mean)
     index = load_index(index_dir, counting_embedder.model_name, CHUNKER)
     assert "001_886bf2f9db0ce233" not in index.articles and "new_article" in index.articles
 
@@ -113,3 +113,15 @@ def test_a_build_never_touches_another_index_beside_it(seeds_copy, tmp_path, cou
     build(seeds_copy, tmp_path / "index", counting_embedder)
     assert other.is_dir()
     load_index(tmp_path / "index-old", counting_embedder.model_name, CHUNKER)
+
+
+def test_a_passage_vector_is_the_normalized_mean_of_its_sentences(service) -> None:
+    from embeddings.index import passage_vectors
+
+    index = service.index
+    derived = passage_vectors(np.asarray(index.sentence_vectors), list(index.sentence_rows))
+    assert np.allclose(derived, np.asarray(index.chunk_vectors), atol=1e-6)
+    assert np.allclose(np.linalg.norm(derived, axis=1), 1.0, atol=1e-5)
+    # A single-sentence passage is its sentence.
+    single = next(i for i, rows in enumerate(index.sentence_rows) if len(rows) == 1)
+    assert np.allclose(derived[single], index.sentence_vectors[index.sentence_rows[single][0]], atol=1e-6)

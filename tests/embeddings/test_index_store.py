@@ -123,7 +123,7 @@ def test_the_retriever_ranks_the_same_with_persisted_or_rebuilt_bm25(service: Ne
 
 def test_every_data_file_is_checksummed(service: NewsService, tmp_path: Path) -> None:
     manifest = json.loads((service.index.path / MANIFEST).read_text())
-    assert manifest["format_version"] == 2 and set(manifest["files"]) == set(DATA_FILES)
+    assert manifest["format_version"] == 3 and set(manifest["files"]) == set(DATA_FILES)
     for n, name in enumerate(DATA_FILES):
         copy = copy_index(service.index.path, tmp_path / str(n))
         path = copy.resolve() / name
