@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -31,6 +32,8 @@ ANSWER_CANDIDATES = 8
 TIMELINE_CANDIDATES = 16
 # Cosine between single words above which a word of the passage stands in for a missing topic word.
 SYNONYM_SIMILARITY = 0.6
+# Word vectors kept per process for that comparison (~1.5 KB each).
+WORD_CACHE = 20_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class NewsService:
         self._index: NewsIndex | None = None
         self._retriever: Retriever | None = None
         self._prefixes: frozenset[str] | None = None
+        self._words: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._words_lock = threading.Lock()
 
     @property
     def index(self) -> NewsIndex:
@@ -181,9 +186,27 @@ class NewsService:
         """Return the words that no candidate word is a near-synonym of."""
         if not words or not candidates:
             return words
-        vectors = np.asarray(self.embedder.embed([w.lower() for w in words] + candidates), dtype=np.float32)
+        vectors = self._word_vectors([w.lower() for w in words] + candidates)
         similarity = vectors[: len(words)] @ vectors[len(words):].T
         return [w for w, row in zip(words, similarity, strict=True) if float(row.max()) < SYNONYM_SIMILARITY]
+
+    def _word_vectors(self, words: list[str]) -> np.ndarray:
+        """Embed single words, each once per process: the passages' words recur from one question to the next."""
+        with self._words_lock:
+            missing = list(dict.fromkeys(w for w in words if w not in self._words))
+        if missing:
+            fresh = np.asarray(self.embedder.embed(missing), dtype=np.float32)
+            with self._words_lock:
+                for word, vector in zip(missing, fresh, strict=True):
+                    self._words[word] = vector
+                while len(self._words) > WORD_CACHE:
+                    self._words.popitem(last=False)
+        with self._words_lock:
+            # A word evicted by another thread in between is embedded again rather than missed.
+            rows = [self._words.get(w) for w in words]
+        if any(row is None for row in rows):
+            return np.asarray(self.embedder.embed(words), dtype=np.float32)
+        return np.stack(rows)
 
     def sources(self) -> list[SourceInfo]:
         """Return every article, newest first."""

@@ -39,3 +39,14 @@ def test_past_the_sentence_scan_sentences_rerank_the_candidates_with_the_same_re
         vector = scanning.embed_query(question)
         assert ([h.chunk.chunk_id for h in scanning.search(question, 5, query_vector=vector)]
                 == [h.chunk.chunk_id for h in reranking.search(question, 5, query_vector=vector)])
+
+
+def test_words_compared_for_synonyms_are_embedded_once_per_process(service: NewsService, counting_embedder) -> None:
+    service = NewsService(service.settings, counting_embedder)  # the session's index, a fresh process's caches
+    question = "Has Crosetto warned that Russia could use nuclear weapons?"  # "nuclear": checked against passages
+    first = service.ask(question)
+    after_first = counting_embedder.embedded
+    second = service.ask(question)
+    assert not first.answered and first.answer == second.answer
+    # The second time only the question itself is embedded: its passages' words are known.
+    assert counting_embedder.embedded - after_first == 1
