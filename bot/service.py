@@ -193,20 +193,18 @@ class NewsService:
     def _word_vectors(self, words: list[str]) -> np.ndarray:
         """Embed single words, each once per process: the passages' words recur from one question to the next."""
         with self._words_lock:
-            missing = list(dict.fromkeys(w for w in words if w not in self._words))
+            known = {w: self._words[w] for w in dict.fromkeys(words) if w in self._words}
+            for word in known:
+                self._words.move_to_end(word)
+        missing = [w for w in dict.fromkeys(words) if w not in known]
         if missing:
-            fresh = np.asarray(self.embedder.embed(missing), dtype=np.float32)
+            fresh = dict(zip(missing, np.asarray(self.embedder.embed(missing), dtype=np.float32), strict=True))
+            known.update(fresh)
             with self._words_lock:
-                for word, vector in zip(missing, fresh, strict=True):
-                    self._words[word] = vector
+                self._words.update(fresh)
                 while len(self._words) > WORD_CACHE:
                     self._words.popitem(last=False)
-        with self._words_lock:
-            # A word evicted by another thread in between is embedded again rather than missed.
-            rows = [self._words.get(w) for w in words]
-        if any(row is None for row in rows):
-            return np.asarray(self.embedder.embed(words), dtype=np.float32)
-        return np.stack(rows)
+        return np.stack([known[w] for w in words])
 
     def sources(self) -> list[SourceInfo]:
         """Return every article, newest first."""
