@@ -524,13 +524,12 @@ def backend_figures(backends: dict[str, object], reference: str, index, dev_ques
 
     import faiss
 
+    from embeddings.index import passage_vectors
     from embeddings.retrieval import Retriever
 
     chunk_texts = [c.text for c in index.chunks]
-    sentence_texts = [""] * len(index.sentence_vectors)
-    for chunk, rows in zip(index.chunks, index.sentence_rows, strict=True):
-        for text, row in zip(chunk.sentence_texts(), rows, strict=True):
-            sentence_texts[row] = text
+    sentence_texts = index.sentence_texts()
+    sentence_rows = list(index.sentence_rows)
     vectors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     figures: dict[str, dict] = {}
     for name, embedder in backends.items():
@@ -546,24 +545,28 @@ def backend_figures(backends: dict[str, object], reference: str, index, dev_ques
                          **({"model_file": model_file.name} if model_file is not None else {}),
                          "passages_per_s": round(len(texts) / float(np.median(seconds)), 2),
                          "passages_per_s_best": round(len(texts) / min(seconds), 2)}
-    ref_chunks, ref_sentences, ref_questions = vectors[reference]
-    ref_dense = flat_top(ref_chunks, ref_questions, 5)
-    ref_retriever = Retriever(replace(index, chunk_vectors=ref_chunks, sentence_vectors=ref_sentences),
-                              backends[reference], retrieval_config)
-    ref_hybrid = [[h.chunk.chunk_id for h in ref_retriever.search(q, 5, query_vector=v)]
-                  for q, v in zip(dev_questions, ref_questions, strict=True)]
-    for name, (chunks, sentences, questions) in vectors.items():
-        cosines = np.concatenate([(chunks * ref_chunks).sum(1), (sentences * ref_sentences).sum(1),
-                                  (questions * ref_questions).sum(1)])
-        flat = faiss.IndexFlatIP(chunks.shape[1])
-        flat.add(chunks)
-        retriever = Retriever(replace(index, chunk_vectors=chunks, sentence_vectors=sentences, faiss_index=flat),
+    def rankings(name: str) -> tuple[np.ndarray, list[list[str]]]:
+        """A backend's dense and hybrid top-5 over passage vectors made as an index build makes them."""
+        _, sentences, questions = vectors[name]
+        passages = passage_vectors(sentences, sentence_rows)
+        flat = faiss.IndexFlatIP(passages.shape[1])
+        flat.add(passages)
+        retriever = Retriever(replace(index, chunk_vectors=passages, sentence_vectors=sentences, faiss_index=flat),
                               backends[name], retrieval_config)
         hybrid = [[h.chunk.chunk_id for h in retriever.search(q, 5, query_vector=v)]
                   for q, v in zip(dev_questions, questions, strict=True)]
+        return flat_top(passages, questions, 5), hybrid
+
+    ref_chunks, ref_sentences, ref_questions = vectors[reference]
+    ref_dense, ref_hybrid = rankings(reference)
+    for name, (chunks, sentences, questions) in vectors.items():
+        # The passages' own texts are embedded too: the encoder's fidelity on longer texts, not used for ranking.
+        cosines = np.concatenate([(chunks * ref_chunks).sum(1), (sentences * ref_sentences).sum(1),
+                                  (questions * ref_questions).sum(1)])
+        dense, hybrid = rankings(name)
         figures[name].update({
             "cosine_min": round(float(cosines.min()), 6), "cosine_mean": round(float(cosines.mean()), 6),
-            "dense_top5": agreement(ref_dense.tolist(), flat_top(chunks, questions, 5).tolist()),
+            "dense_top5": agreement(ref_dense.tolist(), dense.tolist()),
             "hybrid_top5": agreement(ref_hybrid, hybrid),
         })
     return figures

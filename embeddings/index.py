@@ -136,6 +136,14 @@ class NewsIndex:
         dates = sorted(a.date for a in self.articles.values() if a.date)
         return (dates[0], dates[-1]) if dates else (None, None)
 
+    def sentence_texts(self) -> list[str]:
+        """Return every sentence's text, in the order of the sentence vectors."""
+        texts = [""] * len(self.sentence_vectors)
+        for chunk, rows in zip(self.chunks, self.sentence_rows, strict=True):
+            for text, row in zip(chunk.sentence_texts(), rows, strict=True):
+                texts[row] = text
+        return texts
+
     def chunks_of(self, source_id: str) -> list[Chunk]:
         """Return an article's chunks in order."""
         if self.store is not None:

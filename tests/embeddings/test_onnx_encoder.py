@@ -176,11 +176,7 @@ def test_identical_top5_faiss_results(service: NewsService, real_embedder, onnx_
     index = service.index
     questions = twenty_questions()
     # The index's passages are the mean of their sentences' vectors: made the same way from ONNX's sentences.
-    sentences = [""] * len(index.sentence_vectors)
-    for chunk, rows in zip(index.chunks, index.sentence_rows, strict=True):
-        for text, row in zip(chunk.sentence_texts(), rows, strict=True):
-            sentences[row] = text
-    onnx_chunks = passage_vectors(onnx_encoder.embed(sentences), list(index.sentence_rows))
+    onnx_chunks = passage_vectors(onnx_encoder.embed(index.sentence_texts()), list(index.sentence_rows))
     flat = faiss.IndexFlatIP(onnx_chunks.shape[1])
     flat.add(onnx_chunks)
     torch_ids = index.faiss_index.search(real_embedder.embed(questions), 5)[1]
