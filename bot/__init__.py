@@ -12,6 +12,6 @@ if TYPE_CHECKING:
 
 def create_bot(settings: Settings | None = None, **kwargs: object) -> commands.Bot:
     """Build the Discord bot; discord.py is imported only when a bot is made."""
-    from bot.client import create_bot as _create_bot
+    from bot.discord_bot.client import create_bot as _create_bot
 
     return _create_bot(settings, **kwargs)

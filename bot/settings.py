@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from embeddings.corpus import MAX_ARTICLE_BYTES
+from embeddings.encoders import BACKENDS, DEFAULT_BACKEND
+from embeddings.encoders.names import DEFAULT_MODEL
 from embeddings.errors import ConfigError
-from embeddings.models import ChunkerConfig
+from embeddings.records import ChunkerConfig
 from embeddings.retrieval import MODES, RetrievalConfig
-from embeddings.vectors import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
 
 ENV_FILE = Path(".env")
 

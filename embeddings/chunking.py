@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from embeddings.models import Article, Chunk, ChunkerConfig, Span
+from embeddings.records import Article, Chunk, ChunkerConfig, Span
 
 _TERMINATOR = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'“‘(\[]*[A-Z0-9À-Ý]")

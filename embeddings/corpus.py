@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.errors import CorpusError
-from embeddings.models import Article, Span
+from embeddings.records import Article, Span
 
 METADATA_FILE = "metadata.json"
 # At most 100 characters: the longest value a Discord autocomplete choice can carry.

@@ -23,12 +23,13 @@ import numpy as np
 from embeddings.ann import build_faiss, choose_index
 from embeddings.checksums import file_sha256
 from embeddings.chunking import chunk_article
+from embeddings.encoders import Embedder
+from embeddings.encoders.onnx_export import ensure_onnx
+from embeddings.encoders.onnx_runtime import ENCODER_DIR, read_export_info
 from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
 from embeddings.lexical import BM25, BM25Arrays, BM25Builder
-from embeddings.models import Article, Chunk, ChunkerConfig, SourceInfo
-from embeddings.onnx_encoder import ENCODER_DIR, ensure_onnx, read_export_info
+from embeddings.records import Article, Chunk, ChunkerConfig, SourceInfo
 from embeddings.store import LazyArticles, LazyChunks, MetadataStore, SentenceRows, write_metadata
-from embeddings.vectors import Embedder
 
 log = logging.getLogger(__name__)
 

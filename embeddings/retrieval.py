@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embeddings.encoders import Embedder
 from embeddings.index import NewsIndex
 from embeddings.lexical import BM25, top_k
-from embeddings.models import Hit
+from embeddings.records import Hit
 from embeddings.store import SentenceRows
-from embeddings.vectors import Embedder
 
 MODES = ("hybrid", "dense", "lexical")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.models import Article, Chunk, SourceInfo, Span
+from embeddings.records import Article, Chunk, SourceInfo, Span
 
 ARTICLE_CACHE = 256
 CHUNK_CACHE = 4096

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import NewsService
+from bot.answer.service import NewsService
 from bot.settings import Settings
 from embeddings.corpus import read_corpus
-from embeddings.vectors import SentenceTransformerEmbedder
+from embeddings.encoders.sentence_transformers import SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

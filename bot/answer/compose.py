@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.grounding import FRAMING_WORDS
+from bot.answer.abstain import FRAMING_WORDS
 from embeddings.lexical import stem, tokenize
-from embeddings.models import Hit, SourceInfo, Span
+from embeddings.records import Hit, SourceInfo, Span
 
 NOT_FOUND = "The articles don't say."
 

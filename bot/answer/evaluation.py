@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answering import Answer
+from bot.answer.compose import Answer
 from embeddings.errors import NewsbotError
 from embeddings.lexical import normalize
-from embeddings.models import Hit
+from embeddings.records import Hit
 
 
 @dataclass(frozen=True)

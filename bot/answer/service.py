@@ -11,19 +11,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bot.answering import TIMELINE_CONFIG, Answer, AnswerConfig, compose_answer
-from bot.grounding import missing_event, missing_names, missing_topic_words, vocabulary_prefixes
-from bot.inputs import NO_WORDS, Cleaned, clean_question
+from bot.answer.abstain import missing_event, missing_names, missing_topic_words, vocabulary_prefixes
+from bot.answer.compose import TIMELINE_CONFIG, Answer, AnswerConfig, compose_answer
+from bot.answer.inputs import NO_WORDS, Cleaned, clean_question
 from bot.settings import Settings
 from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
+from embeddings.encoders import Embedder
+from embeddings.encoders import make_embedder as build_embedder
+from embeddings.encoders.onnx_runtime import ENCODER_DIR, is_exported
 from embeddings.errors import IndexMismatchError, SourceNotFoundError
 from embeddings.index import BuildReport, NewsIndex, build_index, load_index, read_manifest, stale_articles
 from embeddings.lexical import STOPWORDS, normalize, tokenize
-from embeddings.models import Article, Chunk, Hit, SourceInfo
-from embeddings.onnx_encoder import ENCODER_DIR, is_exported
+from embeddings.records import Article, Chunk, Hit, SourceInfo
 from embeddings.retrieval import Retriever, limit_search_threads
-from embeddings.vectors import Embedder
-from embeddings.vectors import make_embedder as build_embedder
 
 log = logging.getLogger(__name__)
 

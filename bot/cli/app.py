@@ -10,9 +10,8 @@ from pathlib import Path
 
 import click
 
-from bot.bench import bench
-from bot.render import render_answer, render_hits, render_sources, render_timeline, search_as_dict
-from bot.service import NewsService
+from bot.answer.service import NewsService
+from bot.cli.render import render_answer, render_hits, render_sources, render_timeline, search_as_dict
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
 
@@ -258,7 +257,7 @@ def _is_follow_up(line: str) -> bool:
 @click.pass_context
 def evaluate_command(ctx: click.Context, questions_file: Path, as_json: bool) -> None:
     """Measure hit@5, MRR@10, evidence coverage, answer accuracy and verbatim quotes."""
-    from bot.evaluation import evaluate, read_questions, render_evaluation
+    from bot.answer.evaluation import evaluate, read_questions, render_evaluation
 
     service = _service(ctx)
     questions = read_questions(questions_file)
@@ -280,7 +279,7 @@ def evaluate_command(ctx: click.Context, questions_file: Path, as_json: bool) ->
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Run the Discord bot (needs DISCORD_TOKEN)."""
-    from bot.client import run_bot
+    from bot.discord_bot.client import run_bot
 
     run_bot(_settings(ctx))
 
@@ -297,7 +296,6 @@ def run(ctx: click.Context) -> None:
         ctx.invoke(chat)
 
 
-cli.add_command(bench)
 
 
 def main() -> None:

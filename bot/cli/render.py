@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from bot.answering import Answer, Citation
-from embeddings.models import Hit, SourceInfo
+from bot.answer.compose import Answer, Citation
+from embeddings.records import Hit, SourceInfo
 
 WIDTH = 100
 

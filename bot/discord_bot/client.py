@@ -9,13 +9,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.common import NO_PINGS, Gate, send_ephemeral, user_text
-from bot.cogs.questions import Questions
-from bot.cogs.sources import Sources
-from bot.feedback import FeedbackStore
-from bot.service import NewsService
+from bot.answer.service import NewsService
+from bot.discord_bot.cogs.common import NO_PINGS, Gate, send_ephemeral, user_text
+from bot.discord_bot.cogs.questions import Questions
+from bot.discord_bot.cogs.sources import Sources
+from bot.discord_bot.feedback import FeedbackStore
+from bot.discord_bot.views import LiveViews
 from bot.settings import Settings
-from bot.views import LiveViews
 from embeddings.errors import ConfigError, NewsbotError
 
 log = logging.getLogger("bot.discord")

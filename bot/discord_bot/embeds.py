@@ -12,10 +12,10 @@ import discord
 from embeddings.errors import NewsbotError
 
 if TYPE_CHECKING:
-    from bot.answering import Answer, Citation
-    from bot.service import SourceView
+    from bot.answer.compose import Answer, Citation
+    from bot.answer.service import SourceView
     from embeddings.index import BuildReport
-    from embeddings.models import Hit, SourceInfo
+    from embeddings.records import Hit, SourceInfo
 
 # Discord's documented limits, in characters.
 CONTENT_LIMIT = 2000

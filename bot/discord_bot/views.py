@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot import replies
-from bot.cogs.common import report_error, send_ephemeral, send_pages, user_text
+from bot.discord_bot import embeds
+from bot.discord_bot.cogs.common import report_error, send_ephemeral, send_pages, user_text
 
 if TYPE_CHECKING:
-    from bot.answering import Answer
-    from bot.feedback import FeedbackStore
-    from bot.service import SourceView
+    from bot.answer.compose import Answer
+    from bot.answer.service import SourceView
+    from bot.discord_bot.feedback import FeedbackStore
 
 log = logging.getLogger("bot.discord")
 
@@ -70,7 +70,7 @@ class AnswerView(NewsView):
     @discord.ui.button(label="Passages", style=discord.ButtonStyle.secondary, custom_id="newsbot:passages")
     async def passages(self, interaction: discord.Interaction, _button: discord.ui.Button[AnswerView]) -> None:
         """Show the full retrieved passages to the clicking user only."""
-        await send_pages(interaction, replies.passages_pages(self.answer.leads))
+        await send_pages(interaction, embeds.passages_pages(self.answer.leads))
 
     @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary, custom_id="newsbot:vote:up")
     async def upvote(self, interaction: discord.Interaction, _button: discord.ui.Button[AnswerView]) -> None:
@@ -87,13 +87,13 @@ class AnswerView(NewsView):
         message_id = interaction.message.id if interaction.message else None
         try:
             await asyncio.to_thread(
-                self.feedback.record, question=self.answer.question, source_ids=replies.answer_source_ids(self.answer),
+                self.feedback.record, question=self.answer.question, source_ids=embeds.answer_source_ids(self.answer),
                 user_id=interaction.user.id, vote=vote, message_id=message_id, context=self.context,
             )
         except Exception as error:  # feedback is best effort: never let it break the conversation
-            await send_ephemeral(interaction, replies.feedback_failed_text(report_error(error, "saving feedback")))
+            await send_ephemeral(interaction, embeds.feedback_failed_text(report_error(error, "saving feedback")))
             return
-        await send_ephemeral(interaction, replies.FEEDBACK_THANKS[vote])
+        await send_ephemeral(interaction, embeds.FEEDBACK_THANKS[vote])
 
 
 class SourceTextView(NewsView):
@@ -106,4 +106,4 @@ class SourceTextView(NewsView):
     @discord.ui.button(label="Full text", style=discord.ButtonStyle.secondary, custom_id="newsbot:fulltext")
     async def full_text(self, interaction: discord.Interaction, _button: discord.ui.Button[SourceTextView]) -> None:
         """Send the article's cleaned text, split over as many private messages as it needs."""
-        await send_pages(interaction, [[embed] for embed in replies.full_text_embeds(self.source)])
+        await send_pages(interaction, [[embed] for embed in embeds.full_text_embeds(self.source)])

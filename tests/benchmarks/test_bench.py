@@ -11,27 +11,26 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bot.bench import (
+from benchmarks.__main__ import bench
+from benchmarks.common import (
     StreamingTopK,
-    SyntheticCorpus,
     agreement,
-    bench,
-    index_scale,
     long_chunks,
     parse_sizes,
     read_questions,
     recall_at,
-    render,
     run_json_child,
     summarize,
     token_counter,
 )
+from benchmarks.report import render
+from benchmarks.scale import SyntheticCorpus, index_scale
 from embeddings.ann import mixture_vectors
 from embeddings.chunking import chunk_article
 from embeddings.corpus import SOURCE_ID
-from embeddings.models import ChunkerConfig
-from embeddings.onnx_encoder import ENCODER_DIR
-from embeddings.vectors import resolve_model_path
+from embeddings.encoders.names import resolve_model_path
+from embeddings.encoders.onnx_runtime import ENCODER_DIR
+from embeddings.records import ChunkerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +84,7 @@ def test_scale_child_reports_recall_latency_and_memory(service, tmp_path: Path) 
     base = np.vstack([service.index.chunk_vectors, service.index.sentence_vectors])
     np.save(tmp_path / "base.npy", base)
     np.save(tmp_path / "queries.npy", np.vstack([base[:5], mixture_vectors(base, 15, seed=9)]))
-    result = run_json_child(["-m", "bot.bench", "scale", "3000", str(tmp_path / "base.npy"),
+    result = run_json_child(["-m", "benchmarks.child", "scale", "3000", str(tmp_path / "base.npy"),
                              str(tmp_path / "queries.npy"), "5", "auto"], cwd=ROOT)
     assert result["size"] == 3000 and result["spec"]["kind"] == "flat"
     assert result["recall@10"] == 1.0 and result["recall@10_real_questions"] == 1.0
@@ -160,7 +159,7 @@ def test_bench_command_options() -> None:
 
 
 def test_importing_the_bench_loads_neither_torch_nor_langchain() -> None:
-    code = ("import sys, bot.bench\n"
+    code = ("import sys, benchmarks.__main__\n"
             "print([m for m in ('torch', 'sentence_transformers', 'langchain_community') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]"

@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from embeddings.chunking import chunk_article, split_sentences
-from embeddings.models import ChunkerConfig
+from embeddings.records import ChunkerConfig
 
 
 def sentences(text: str) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 from embeddings.corpus import read_corpus
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from embeddings.index import CHUNK_VECTORS, MANIFEST, build_index, load_index
-from embeddings.models import ChunkerConfig
+from embeddings.records import ChunkerConfig
 
 CHUNKER = ChunkerConfig()
 

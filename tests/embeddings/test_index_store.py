@@ -13,17 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.service import NewsService
+from bot.answer.service import NewsService
 from embeddings.chunking import chunk_article
 from embeddings.corpus import read_corpus
 from embeddings.errors import IndexCorruptError, IndexMismatchError, NewsbotError
 from embeddings.index import DATA_FILES, MANIFEST, METADATA, build_index, load_index, write_index
 from embeddings.lexical import BM25
-from embeddings.models import SourceInfo
+from embeddings.records import SourceInfo
 from embeddings.retrieval import Retriever
 from tests.conftest import DEV_QUESTIONS, OWN_QUESTIONS
 from tests.embeddings.test_lexical import reference_bm25_scores
-from tests.robustness_support import copy_index
+from tests.robustness.conftest import copy_index
 
 
 def questions() -> list[str]:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.service import NewsService
+from bot.answer.service import NewsService
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +133,7 @@ async def reconnect_gateway(env) -> None:
     with env._bot_scope():
         router.identify(0, replay_guilds=True)
     await env.settle()
+
+
+# The Discord fixtures the robustness tests share with tests/bot/discord_bot.
+from tests.bot.discord_bot.conftest import bot_settings, simcord_bot  # noqa: E402, F401

@@ -12,15 +12,15 @@ import discord
 import pytest
 import simcord
 
-from bot import replies
-from bot.client import create_bot
-from bot.feedback import FeedbackStore
-from bot.service import NewsService
+from bot.answer.service import NewsService
+from bot.discord_bot import embeds
+from bot.discord_bot.client import create_bot
+from bot.discord_bot.feedback import FeedbackStore
 from bot.settings import Settings
 from embeddings.errors import IndexCorruptError, IndexMissingError
 from embeddings.index import FAISS_INDEX
-from tests.bot.test_discord import CROSETTO, CROSETTO_ID, assert_pings_nobody, bot_messages, cited_ids, world
-from tests.robustness_support import reconnect_gateway, tiny_seeds
+from tests.bot.discord_bot.test_bot import CROSETTO, CROSETTO_ID, assert_pings_nobody, bot_messages, cited_ids, world
+from tests.robustness.conftest import reconnect_gateway, tiny_seeds
 
 pytestmark = pytest.mark.simcord(settle_timeout=120)
 
@@ -155,7 +155,7 @@ async def test_a_failed_button_defer_is_reported_and_buttons_keep_working(simcor
     await alice.click(result.response, custom_id="newsbot:vote:up")
     simcord.assert_error(simcord_env, discord.HTTPException)
     clicked = await alice.click(result.response, custom_id="newsbot:vote:up")
-    assert last_text(clicked) == replies.FEEDBACK_THANKS[1]
+    assert last_text(clicked) == embeds.FEEDBACK_THANKS[1]
     passages = await alice.click(result.response, label="Passages")
     assert passages.ephemeral and passages.response.embeds
 
@@ -178,7 +178,7 @@ async def test_after_a_gateway_reconnect_the_bot_keeps_serving_threads_buttons_a
     clicked = await alice.click(before.response, label="Passages")  # buttons sent before the reconnect
     assert clicked.ephemeral and clicked.response.embeds
     voted = await alice.click(before.response, custom_id="newsbot:vote:up")
-    assert last_text(voted) == replies.FEEDBACK_THANKS[1]
+    assert last_text(voted) == embeds.FEEDBACK_THANKS[1]
     after = await alice.slash(channel, "ask", question=CROSETTO)
     assert CROSETTO_ID in cited_ids(after.response.embeds[0])
     await alice.send(channel, f"{mention} {CROSETTO}")
@@ -210,7 +210,7 @@ async def test_a_locked_feedback_database_costs_the_vote_not_the_answers(
             assert again.response.embeds  # answering goes on
             holder.execute("ROLLBACK")
             clicked = await alice.click(result.response, custom_id="newsbot:vote:up")
-            assert last_text(clicked) == replies.FEEDBACK_THANKS[1]
+            assert last_text(clicked) == embeds.FEEDBACK_THANKS[1]
         assert [row.vote for row in store.rows()] == [1]
     finally:
         holder.close()

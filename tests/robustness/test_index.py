@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.service import NewsService
+from bot.answer.service import NewsService
+from bot.cli.app import cli
 from bot.settings import Settings
 from embeddings.corpus import read_corpus
 from embeddings.errors import IndexBusyError, IndexMismatchError, NewsbotError
@@ -41,7 +41,7 @@ from embeddings.index import (
     index_lock,
     load_index,
 )
-from tests.robustness_support import ROOT, tiny_seeds
+from tests.robustness.conftest import ROOT, tiny_seeds
 
 QUESTION = "What did the mayor say about the harbour repairs?"
 

@@ -12,16 +12,16 @@ import pytest
 import simcord
 from click.testing import CliRunner
 
-from bot import replies
-from bot.answering import NOT_FOUND, Answer
-from bot.cli import cli
-from bot.client import create_bot
-from bot.inputs import NO_WORDS, OTHER_LANGUAGE_NOTICE, clean_question
-from bot.service import NewsService
+from bot.answer.compose import NOT_FOUND, Answer
+from bot.answer.inputs import NO_WORDS, OTHER_LANGUAGE_NOTICE, clean_question
+from bot.answer.service import NewsService
+from bot.cli.app import cli
+from bot.discord_bot import embeds
+from bot.discord_bot.client import create_bot
 from bot.settings import Settings
 from embeddings.errors import SourceNotFoundError
-from tests.bot.test_discord import assert_pings_nobody, bot_messages, cited_ids, world
-from tests.robustness_support import opened_files, outside
+from tests.bot.discord_bot.test_bot import assert_pings_nobody, bot_messages, cited_ids, world
+from tests.robustness.conftest import opened_files, outside
 
 CROSETTO = "What did Crosetto say about troops?"
 CROSETTO_ID = "004_347bbc5789c47b0a"
@@ -183,7 +183,7 @@ async def test_odd_questions_on_discord_get_an_answer_or_a_note_and_ping_nobody(
         before = len(channel.threads)
         await alice.send(channel, f"{mention} {question}")
         if reads_as is None:
-            assert channel.last_message.content == replies.NO_QUESTION
+            assert channel.last_message.content == embeds.NO_QUESTION
             assert len(channel.threads) == before
         else:
             assert len(channel.threads) == before + 1
@@ -193,7 +193,7 @@ async def test_odd_questions_on_discord_get_an_answer_or_a_note_and_ping_nobody(
                 assert CROSETTO_ID in cited_ids(answer.embeds[0])
         result = await alice.slash(channel, "ask", question=question or "\u200b")
         if reads_as is None:
-            assert result.ephemeral and result.response.content == replies.NO_QUESTION
+            assert result.ephemeral and result.response.content == embeds.NO_QUESTION
         else:
             assert result.response.embeds[0].title == reads_as
         search = await alice.slash(channel, "search", query=question or "\u200b")
@@ -218,18 +218,18 @@ async def overlong_questions(env: simcord.Env) -> None:
     assert len(thread.name) <= 100
     [answer] = bot_messages(thread, env)
     fields = {f.name: f.value for f in answer.embeds[0].fields}
-    assert "only its first 500 were used" in fields[replies.NOTICE_FIELD]
+    assert "only its first 500 were used" in fields[embeds.NOTICE_FIELD]
     assert CROSETTO_ID in " ".join(fields)  # cited, or among the closest passages
 
     option = (CROSETTO + " and what else" * 450)[:6000]  # the longest a slash command option can be
     result = await alice.slash(channel, "ask", question=option)
     fields = {f.name: f.value for f in result.response.embeds[0].fields}
-    assert "6,000 characters long: only its first 500 were used" in fields[replies.NOTICE_FIELD]
+    assert "6,000 characters long: only its first 500 were used" in fields[embeds.NOTICE_FIELD]
     search = await alice.slash(channel, "search", query=option)
     assert search.response.content.startswith("Your question was 6,000 characters long")
     assert search.response.embeds[0].fields
     timeline = await alice.slash(channel, "timeline", topic=option)
-    assert replies.NOTICE_FIELD in [f.name for f in timeline.response.embeds[0].fields]
+    assert embeds.NOTICE_FIELD in [f.name for f in timeline.response.embeds[0].fields]
     assert_pings_nobody(env)
 
 

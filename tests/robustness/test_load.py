@@ -16,12 +16,12 @@ from collections.abc import Iterator
 import discord
 import simcord
 
-from bot import replies
-from bot.client import create_bot
-from bot.service import NewsService
+from bot.answer.service import NewsService
+from bot.discord_bot import embeds
+from bot.discord_bot.client import create_bot
 from bot.settings import Settings
-from tests.bot.test_discord import assert_pings_nobody
-from tests.robustness_support import rss_mb
+from tests.bot.discord_bot.test_bot import assert_pings_nobody
+from tests.robustness.conftest import rss_mb
 
 USERS = 20
 PER_USER = 10
@@ -130,7 +130,7 @@ def replies_by_question(env: simcord.Env, channel: simcord.ChannelHandle) -> dic
 def kind(reply: str) -> str:
     if reply == "answer":
         return "answered"
-    if reply == replies.BUSY:
+    if reply == embeds.BUSY:
         return "busy"
     if reply.startswith("Please wait "):
         return "cooldown"
@@ -207,7 +207,7 @@ async def test_200_questions_from_20_users_in_waves_are_all_answered_and_the_loo
         titles = {thread.id: thread.history()[-1].embeds[0].title
                   for thread in channel.threads if thread.history() and thread.history()[-1].embeds}
         # Each answer went to its own question's thread, titled with that question.
-        assert all(titles[message_id] == replies.shorten(text, 256) for message_id, text in asked.items())
+        assert all(titles[message_id] == embeds.shorten(text, 256) for message_id, text in asked.items())
         assert env.bot.gate.in_flight == 0
         # Answers run in worker threads: the loop only waits for the GIL between them. Generous on shared CI.
         assert lag.worst < 2.0

@@ -13,13 +13,13 @@ import discord
 import pytest
 import simcord
 
-from bot import replies
-from bot.client import create_bot, run_bot
-from bot.feedback import FeedbackStore
-from bot.service import NewsService
+from bot.answer.service import NewsService
+from bot.discord_bot import embeds
+from bot.discord_bot.client import create_bot, run_bot
+from bot.discord_bot.feedback import FeedbackStore
 from bot.settings import Settings
 from embeddings.errors import ConfigError, NewsbotError, SourceNotFoundError
-from tests.bot.test_discord import (
+from tests.bot.discord_bot.test_bot import (
     CROSETTO,
     RecordingService,
     assert_pings_nobody,
@@ -27,7 +27,7 @@ from tests.bot.test_discord import (
     message_requests,
     world,
 )
-from tests.robustness_support import private_service
+from tests.robustness.conftest import private_service
 
 pytestmark = pytest.mark.simcord(settle_timeout=120)
 
@@ -68,7 +68,7 @@ async def test_reindex_needs_manage_server_whoever_asks_and_wherever(bot_setting
         with caplog.at_level(logging.INFO, logger="bot.discord"):
             for member in (alice, helper):
                 result = await member.slash(channel, "reindex")
-                assert result.ephemeral and result.response.content == replies.NO_PERMISSION
+                assert result.ephemeral and result.response.content == embeds.NO_PERMISSION
         assert recorder.reindexed == 0 and "reindex requested" not in caplog.text
 
         # Not offered in DMs at all (guild only), so no DM route to it.
@@ -225,14 +225,14 @@ async def test_when_the_bot_is_full_every_way_of_asking_is_told_it_is_busy(bot_s
         _, channel, alice = world(env)
         env.bot.gate.in_flight = 2  # two answers in progress (the burst test in test_robustness_load does it live)
         await alice.send(channel, f"{env.bot.user.mention} {CROSETTO}")
-        assert channel.last_message.content == replies.BUSY and channel.threads == []
+        assert channel.last_message.content == embeds.BUSY and channel.threads == []
         for command, options in (("ask", {"question": CROSETTO}), ("search", {"query": "troops"}),
                                  ("timeline", {"topic": "troops"})):
             refused = await alice.slash(channel, command, **options)
-            assert refused.ephemeral and refused.response.content == replies.BUSY, command
+            assert refused.ephemeral and refused.response.content == embeds.BUSY, command
         bob = env.create_user("bob")
         await bob.send_dm(CROSETTO)
-        assert bot_messages(bob.dm_channel, env)[-1].content == replies.BUSY
+        assert bot_messages(bob.dm_channel, env)[-1].content == embeds.BUSY
         env.bot.gate.in_flight = 0
         assert (await alice.slash(channel, "ask", question=CROSETTO)).response.embeds
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.service import NewsService
+from bot.answer.service import NewsService
+from bot.cli.app import cli
 from bot.settings import Settings
 from embeddings.corpus import MAX_ARTICLE_BYTES, read_corpus
 from embeddings.errors import ConfigError, IndexMismatchError
 from embeddings.index import load_index
-from tests.robustness_support import tiny_seeds
+from tests.robustness.conftest import tiny_seeds
 
 TEN_MB = 10 * 1024 * 1024
 

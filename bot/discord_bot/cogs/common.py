@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 import discord
 
-from bot import replies
+from bot.discord_bot import embeds
 from embeddings.errors import NewsbotError
 
 log = logging.getLogger("bot.discord")
@@ -39,9 +39,9 @@ class Gate:
         """Take a slot for the user and start their cooldown, or return the note that says why not."""
         wait = self.retry_after(user_id)
         if wait > 0:
-            return replies.cooldown_text(wait)
+            return embeds.cooldown_text(wait)
         if self.in_flight >= self.max_in_flight:
-            return replies.BUSY
+            return embeds.BUSY
         self.in_flight += 1
         if self.cooldown_seconds:
             self._last[user_id] = time.monotonic()
@@ -71,8 +71,8 @@ def user_text(error: BaseException, where: str) -> str:
     """Return what a user sees for an error: a newsbot error's own message, else an apology with a logged error id."""
     if isinstance(error, NewsbotError):
         log.info("newsbot error while %s: %s", where, error)
-        return replies.newsbot_error_text(error)
-    return replies.error_id_text(report_error(error, where))
+        return embeds.newsbot_error_text(error)
+    return embeds.error_id_text(report_error(error, where))
 
 
 async def send_ephemeral(interaction: discord.Interaction, content: str | None = None, *,

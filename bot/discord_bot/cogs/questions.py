@@ -13,13 +13,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import replies
-from bot.cogs.common import NO_PINGS, report_error, user_text
-from bot.views import AnswerView
+from bot.discord_bot import embeds
+from bot.discord_bot.cogs.common import NO_PINGS, report_error, user_text
+from bot.discord_bot.views import AnswerView
 
 if TYPE_CHECKING:
-    from bot.answering import Answer
-    from bot.client import NewsBot
+    from bot.answer.compose import Answer
+    from bot.discord_bot.client import NewsBot
 
 log = logging.getLogger("bot.discord")
 
@@ -89,11 +89,11 @@ class Questions(commands.Cog):
         if message.author.bot or message.type not in _QUESTION_TYPES or not self.addressed(message):
             return
         bot_id = self.bot.user.id if self.bot.user else 0
-        question = replies.question_from_message(message.content, bot_id, self._bot_role_ids(message))
+        question = embeds.question_from_message(message.content, bot_id, self._bot_role_ids(message))
         try:
             await self.answer_message(message, question)
         except Exception as error:  # the last line of defence: one failure must not stop the bot
-            text = replies.error_id_text(report_error(error, f"answering message {message.id}"))
+            text = embeds.error_id_text(report_error(error, f"answering message {message.id}"))
             await self._say(message, message.channel, text)
 
     async def answer_message(self, message: discord.Message, question: str) -> None:
@@ -101,7 +101,7 @@ class Questions(commands.Cog):
         # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
         cleaned = self.bot.service.clean(question)
         if not cleaned.has_words:
-            await self._say(message, message.channel, replies.NO_QUESTION)
+            await self._say(message, message.channel, embeds.NO_QUESTION)
             return
         refusal = self.bot.gate.admit(message.author.id)
         if refusal:
@@ -121,7 +121,7 @@ class Questions(commands.Cog):
         try:
             await self._send_answer(message, destination, answer, context)
         except discord.HTTPException as error:
-            text = replies.error_id_text(report_error(error, f"sending the answer to message {message.id}"))
+            text = embeds.error_id_text(report_error(error, f"sending the answer to message {message.id}"))
             await self._say(message, destination, text)
 
     async def _destination(self, message: discord.Message, question: str) -> tuple[discord.abc.Messageable, str | None]:
@@ -134,7 +134,7 @@ class Questions(commands.Cog):
             return channel, context
         if isinstance(channel, discord.TextChannel):
             try:
-                thread = await message.create_thread(name=replies.thread_name(question), auto_archive_duration=1440)
+                thread = await message.create_thread(name=embeds.thread_name(question), auto_archive_duration=1440)
             except discord.HTTPException as error:
                 log.warning("could not start a thread in channel %s (%s): answering in the channel", channel.id, error)
             else:
@@ -145,7 +145,7 @@ class Questions(commands.Cog):
     async def _send_answer(self, message: discord.Message, destination: discord.abc.Messageable, answer: Answer,
                            context: str | None) -> None:
         view = AnswerView(answer, self.bot.feedback, context=context)
-        embed = replies.answer_embed(answer)
+        embed = embeds.answer_embed(answer)
         if destination is message.channel:
             await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
         else:
@@ -169,7 +169,7 @@ class Questions(commands.Cog):
         """Validate, pass the gate, defer, then run the blocking work off the event loop."""
         # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
         if not self.bot.service.clean(text).has_words:
-            await interaction.response.send_message(replies.NO_QUESTION, ephemeral=True, allowed_mentions=NO_PINGS)
+            await interaction.response.send_message(embeds.NO_QUESTION, ephemeral=True, allowed_mentions=NO_PINGS)
             return None
         refusal = self.bot.gate.admit(interaction.user.id)
         if refusal:
@@ -187,7 +187,7 @@ class Questions(commands.Cog):
         """Show every distinct statement on a topic in date order: how a position changed over time."""
         result = await self._answer_slash(interaction, topic, self.bot.service.timeline)
         if result is not None:
-            await interaction.followup.send(embed=replies.timeline_embed(result), allowed_mentions=NO_PINGS)
+            await interaction.followup.send(embed=embeds.timeline_embed(result), allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="ask", description="Ask a question about the news; the answer quotes the articles.")
     @app_commands.describe(question="Your question, e.g. What did Crosetto say about troops?")
@@ -197,7 +197,7 @@ class Questions(commands.Cog):
         if answer is None:
             return
         view = AnswerView(answer, self.bot.feedback)
-        await interaction.followup.send(embed=replies.answer_embed(answer), view=view, allowed_mentions=NO_PINGS,
+        await interaction.followup.send(embed=embeds.answer_embed(answer), view=view, allowed_mentions=NO_PINGS,
                                         wait=True)
         self.bot.live_views.keep(view)
 

@@ -10,15 +10,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import replies
-from bot.cogs.common import NO_PINGS, send_ephemeral
-from bot.views import SourceTextView
+from bot.discord_bot import embeds
+from bot.discord_bot.cogs.common import NO_PINGS, send_ephemeral
+from bot.discord_bot.views import SourceTextView
 from embeddings.errors import NewsbotError
 
 if TYPE_CHECKING:
-    from bot.client import NewsBot
+    from bot.discord_bot.client import NewsBot
     from embeddings.index import BuildReport
-    from embeddings.models import SourceInfo
+    from embeddings.records import SourceInfo
 
 log = logging.getLogger("bot.discord")
 
@@ -63,7 +63,7 @@ class Sources(commands.Cog):
             self.bot.gate.release()
         # The service searches on the cleaned query; an over-long one was cut, and the reply says so.
         notice = " ".join(cleaned.notices) or None
-        await interaction.followup.send(notice, embed=replies.search_embed(cleaned.text, hits),
+        await interaction.followup.send(notice, embed=embeds.search_embed(cleaned.text, hits),
                                         allowed_mentions=NO_PINGS)
 
     # ------------------------------------------------------------------ /source
@@ -76,7 +76,7 @@ class Sources(commands.Cog):
         await interaction.response.defer(thinking=True)
         view = await asyncio.to_thread(self.bot.service.source, source_id)
         buttons = SourceTextView(view)
-        await interaction.followup.send(embed=replies.source_embed(view), view=buttons, allowed_mentions=NO_PINGS,
+        await interaction.followup.send(embed=embeds.source_embed(view), view=buttons, allowed_mentions=NO_PINGS,
                                         wait=True)
         self.bot.live_views.keep(buttons)
 
@@ -89,7 +89,7 @@ class Sources(commands.Cog):
         except NewsbotError as error:
             log.warning("no choices for /source: %s", error)
             return []
-        return [app_commands.Choice(name=name, value=value) for name, value in replies.source_choices(catalog, current)]
+        return [app_commands.Choice(name=name, value=value) for name, value in embeds.source_choices(catalog, current)]
 
     # ------------------------------------------------------------------ /sources and /about
 
@@ -98,14 +98,14 @@ class Sources(commands.Cog):
         """List the corpus with dates and ids."""
         await interaction.response.defer(thinking=True)
         self._catalog = await asyncio.to_thread(self.bot.service.sources)
-        await interaction.followup.send(embed=replies.sources_embed(self._catalog), allowed_mentions=NO_PINGS)
+        await interaction.followup.send(embed=embeds.sources_embed(self._catalog), allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="about", description="Show the model, the number of passages and the corpus dates.")
     async def about(self, interaction: discord.Interaction) -> None:
         """Describe what the bot runs on."""
         await interaction.response.defer(thinking=True)
         about = await asyncio.to_thread(self.bot.service.about)
-        await interaction.followup.send(embed=replies.about_embed(about), allowed_mentions=NO_PINGS)
+        await interaction.followup.send(embed=embeds.about_embed(about), allowed_mentions=NO_PINGS)
 
     # ------------------------------------------------------------------ /reindex
 
@@ -116,10 +116,10 @@ class Sources(commands.Cog):
         """Bring the index in line with the seeds and report what changed."""
         # Server admins can grant the command to anyone in Integrations settings, so check the permission here too.
         if not interaction.permissions.manage_guild:
-            await send_ephemeral(interaction, replies.NO_PERMISSION)
+            await send_ephemeral(interaction, embeds.NO_PERMISSION)
             return
         if self._reindexing.locked():
-            await send_ephemeral(interaction, replies.REINDEX_RUNNING)
+            await send_ephemeral(interaction, embeds.REINDEX_RUNNING)
             return
         async with self._reindexing:
             await interaction.response.defer(thinking=True, ephemeral=True)
@@ -128,7 +128,7 @@ class Sources(commands.Cog):
             self._catalog = None
         log.info("reindex done: added %d, changed %d, removed %d", len(report.added), len(report.changed),
                  len(report.removed))
-        await interaction.followup.send(replies.reindex_text(report), ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.followup.send(embeds.reindex_text(report), ephemeral=True, allowed_mentions=NO_PINGS)
 
     def _reindex(self) -> BuildReport:
         report = self.bot.service.reindex()

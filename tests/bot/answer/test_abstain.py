@@ -1,4 +1,11 @@
-from bot.grounding import event_verbs, missing_event, missing_names, missing_topic_words, question_names, topic_terms
+from bot.answer.abstain import (
+    event_verbs,
+    missing_event,
+    missing_names,
+    missing_topic_words,
+    question_names,
+    topic_terms,
+)
 
 VOCABULARY = {"crosetto", "russia", "use", "weapon", "troop", "italian", "moscow", "itali", "defens", "2024"}
 

@@ -1,6 +1,6 @@
-from bot.answering import Answer, compose_answer, disagreement, near_duplicate, speaker_of, speakers_by_sentence
+from bot.answer.compose import Answer, compose_answer, disagreement, near_duplicate, speaker_of, speakers_by_sentence
 from embeddings.chunking import split_sentences
-from embeddings.models import Chunk, Hit, SourceInfo
+from embeddings.records import Chunk, Hit, SourceInfo
 
 TROOPS = "What did Crosetto say about troops?"
 

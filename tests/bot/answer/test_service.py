@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.service import NewsService
+from bot.answer.service import NewsService
 from bot.settings import Settings
 from embeddings.errors import ConfigError
 

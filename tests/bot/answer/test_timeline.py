@@ -5,9 +5,9 @@ import discord
 import simcord
 from click.testing import CliRunner
 
-from bot.answering import Point
-from bot.cli import cli
-from bot.replies import timeline_embed
+from bot.answer.compose import Point
+from bot.cli.app import cli
+from bot.discord_bot.embeds import timeline_embed
 
 TOPIC = "negotiations with Russia"
 

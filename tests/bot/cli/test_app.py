@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.app import cli
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

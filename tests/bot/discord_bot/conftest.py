@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering import Answer, Citation
-from bot.client import create_bot
-from bot.service import NewsService
+from bot.answer.compose import Answer, Citation
+from bot.answer.service import NewsService
+from bot.discord_bot.client import create_bot
 from bot.settings import Settings
-from embeddings.models import Chunk, Hit, SourceInfo
+from embeddings.records import Chunk, Hit, SourceInfo
 
 
 @pytest.fixture()

@@ -14,11 +14,11 @@ import simcord
 from discord.ext import commands
 from simcord import assert_error
 
-from bot import replies
-from bot.answering import Answer
-from bot.client import create_bot
-from bot.feedback import FeedbackStore
-from bot.service import NewsService
+from bot.answer.compose import Answer
+from bot.answer.service import NewsService
+from bot.discord_bot import embeds
+from bot.discord_bot.client import create_bot
+from bot.discord_bot.feedback import FeedbackStore
 from bot.settings import Settings
 from embeddings.errors import IndexMissingError, SourceNotFoundError
 
@@ -194,7 +194,7 @@ async def test_an_empty_mention_gets_a_short_note_and_an_overlong_one_is_answere
     async with simcord.run(bot, settle_timeout=60) as env:
         _, channel, alice = world(env)
         await alice.send(channel, env.bot.user.mention)
-        assert channel.last_message.content == replies.NO_QUESTION
+        assert channel.last_message.content == embeds.NO_QUESTION
         assert channel.threads == []
         # Over the limit: answered on its first 40 characters, and the answer says so (issue 6).
         await alice.send(channel, f"{env.bot.user.mention} {'why ' * 20}")
@@ -202,7 +202,7 @@ async def test_an_empty_mention_gets_a_short_note_and_an_overlong_one_is_answere
         [embed] = answer.embeds
         assert embed.title == ("why " * 10).strip()
         notes = {f.name: f.value for f in embed.fields}
-        assert notes[replies.NOTICE_FIELD] == "Your question was 79 characters long: only its first 40 were used."
+        assert notes[embeds.NOTICE_FIELD] == "Your question was 79 characters long: only its first 40 were used."
 
 
 async def test_an_unanswerable_question_shows_leads(simcord_env: simcord.Env) -> None:
@@ -308,7 +308,7 @@ async def test_about_shows_the_model_and_never_the_token(bot_settings: Settings,
         [embed] = result.response.embeds
         about = service.about()
         shown = {f.name: f.value for f in embed.fields}
-        assert shown["Model"] == replies.md(about["model"])
+        assert shown["Model"] == embeds.md(about["model"])
         assert shown["Passages"] == str(about["passages"])
         assert shown["Corpus dates"] == f"{about['first_date']} to {about['last_date']}"
         everything = json.dumps([r.json for r in env.http_requests], default=str)
@@ -329,7 +329,7 @@ async def test_reindex_is_hidden_from_and_refused_to_plain_members(bot_settings:
         guild.set_command_permissions(command, {alice: True})
         result = await alice.slash(channel, "reindex")
         assert result.ephemeral
-        assert result.response.content == replies.NO_PERMISSION
+        assert result.response.content == embeds.NO_PERMISSION
         assert recorder.reindexed == 0
 
 
@@ -385,7 +385,7 @@ async def test_feedback_buttons_store_votes_with_hashed_users(simcord_env: simco
 
     up = await alice.click(result.response, custom_id="newsbot:vote:up")
     assert up.ephemeral
-    assert (up.followups or [up.response])[-1].content == replies.FEEDBACK_THANKS[1]
+    assert (up.followups or [up.response])[-1].content == embeds.FEEDBACK_THANKS[1]
     await alice.click(result.response, custom_id="newsbot:vote:down")  # changes alice's vote
     await bob.click(result.response, custom_id="newsbot:vote:up")
 

@@ -7,9 +7,9 @@ import logging
 import discord
 import pytest
 
-from bot import replies
-from bot.client import run_bot
-from bot.cogs.common import Gate
+from bot.discord_bot import embeds
+from bot.discord_bot.client import run_bot
+from bot.discord_bot.cogs.common import Gate
 from bot.settings import Settings
 from embeddings.errors import ConfigError
 
@@ -57,7 +57,7 @@ def test_without_the_content_intent_the_bot_runs_on_mentions_only(settings: Sett
 def test_the_gate_refuses_when_full_instead_of_queueing() -> None:
     gate = Gate(cooldown_seconds=0, max_in_flight=2)
     assert gate.admit(1) is None and gate.admit(2) is None
-    assert gate.admit(3) == replies.BUSY
+    assert gate.admit(3) == embeds.BUSY
     gate.release()
     assert gate.admit(3) is None
     assert gate.in_flight == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.feedback import FeedbackStore
+from bot.discord_bot.feedback import FeedbackStore
 
 USER = 123456789012345678
 

@@ -11,22 +11,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import embeddings.onnx_encoder as onnx_encoder_module
-from bot.service import NewsService
-from embeddings.errors import ModelLoadError
-from embeddings.onnx_encoder import (
+import embeddings.encoders.onnx_export as onnx_export_module
+from bot.answer.service import NewsService
+from embeddings.encoders.names import DEFAULT_MODEL, resolve_model_path
+from embeddings.encoders.onnx_export import ensure_onnx, export_onnx
+from embeddings.encoders.onnx_runtime import (
     EXPORT_INFO,
     ONNX_MODEL,
     ONNX_MODEL_FUSED,
     TOKENIZER,
     OnnxQueryEncoder,
-    ensure_onnx,
-    export_onnx,
     is_exported,
     read_export_info,
     read_pipeline,
 )
-from embeddings.vectors import DEFAULT_MODEL, resolve_model_path
+from embeddings.errors import ModelLoadError
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
@@ -81,8 +80,7 @@ def test_fused_model_has_onnxruntime_bert_operators(onnx_dir: Path, onnx_encoder
 
 def test_fused_and_plain_models_give_the_same_token_embeddings(onnx_dir: Path, articles) -> None:
     import onnxruntime as ort
-
-    from bot.bench import long_chunks, token_counter
+    from benchmarks.bench import long_chunks, token_counter
 
     # Ingestion-sized passages (what the fused model is for), a text past 256 tokens, and short texts, in
     # batches of other sizes than the export's checks.
@@ -125,7 +123,7 @@ def test_a_failed_fusion_keeps_the_plain_export(onnx_dir: Path, tmp_path: Path, 
     source = Path(resolve_model_path("default"))
     model = AutoModel.from_pretrained(str(source)).eval()
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    result = onnx_encoder_module._export_fused(source, tmp_path, model, AutoTokenizer.from_pretrained(str(source)),
+    result = onnx_export_module._export_fused(source, tmp_path, model, AutoTokenizer.from_pretrained(str(source)),
                                                names)
     assert result == {"skipped": "RuntimeError: no fusion today"}
     assert list(tmp_path.iterdir()) == []
@@ -138,8 +136,8 @@ def test_an_export_of_an_older_format_is_made_again(onnx_dir: Path, tmp_path: Pa
     del info["format"]
     (old / EXPORT_INFO).write_text(json.dumps(info), encoding="utf-8")
     exported = []
-    monkeypatch.setattr(onnx_encoder_module, "export_onnx", lambda model, target: exported.append(Path(target)))
-    monkeypatch.setattr(onnx_encoder_module, "_EXPORTS", {})
+    monkeypatch.setattr(onnx_export_module, "export_onnx", lambda model, target: exported.append(Path(target)))
+    monkeypatch.setattr(onnx_export_module, "_EXPORTS", {})
     ensure_onnx("default", old)
     assert exported == [old]
     # Nor is it copied into a new generation.
@@ -202,7 +200,7 @@ def test_batch_order_and_size_do_not_change_vectors(onnx_dir: Path, onnx_encoder
 
 def test_long_batches_run_in_parts_with_the_same_vectors(onnx_dir: Path, onnx_encoder: OnnxQueryEncoder,
                                                          articles, monkeypatch) -> None:
-    from bot.bench import long_chunks, token_counter
+    from benchmarks.bench import long_chunks, token_counter
 
     # 20 passages of ~210 tokens in one batch of 32: three runs of at most RUN_TOKENS (2048) tokens.
     passages = [*long_chunks(articles, count_tokens=token_counter(onnx_dir))[:20], "short", ""]
@@ -257,7 +255,7 @@ def test_int8_stays_close_to_fp32(onnx_dir: Path, onnx_encoder: OnnxQueryEncoder
 def test_serving_imports_neither_torch_nor_sentence_transformers(onnx_dir: Path) -> None:
     code = (
         "import sys\n"
-        "from embeddings.onnx_encoder import OnnxQueryEncoder\n"
+        "from embeddings.encoders.onnx_runtime import OnnxQueryEncoder\n"
         f"vectors = OnnxQueryEncoder({str(onnx_dir)!r}).embed(['troops'])\n"
         "assert vectors.shape == (1, 384)\n"
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"

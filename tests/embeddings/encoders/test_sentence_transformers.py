@@ -7,18 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from embeddings.encoders import BACKENDS, DEFAULT_BACKEND, Embedder, make_embedder
+from embeddings.encoders.names import DEFAULT_MODEL, canonical_model_name, resolve_model_path
+from embeddings.encoders.onnx_runtime import OnnxQueryEncoder
+from embeddings.encoders.sentence_transformers import SentenceTransformerEmbedder
 from embeddings.errors import ConfigError
-from embeddings.onnx_encoder import OnnxQueryEncoder
-from embeddings.vectors import (
-    BACKENDS,
-    DEFAULT_BACKEND,
-    DEFAULT_MODEL,
-    Embedder,
-    SentenceTransformerEmbedder,
-    canonical_model_name,
-    make_embedder,
-    resolve_model_path,
-)
 
 
 def test_backend_names() -> None:

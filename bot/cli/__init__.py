@@ -1,0 +1,1 @@
+"""The `newsbot` command line: click commands, the local chat and terminal renderings."""
