@@ -32,7 +32,7 @@ _DATELINE = re.compile(
 _ISO_DATELINE = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
 _SENTENCE_END = re.compile(r"[.!?…:][\"'”’)\]]*$")
 _CAPTION_CREDIT = re.compile(
-    r"(?:\bvia\s+(?:AFP|Reuters|AP|Getty|EPA|Shutterstock|Wikimedia|Telegram|X|Facebook|social media)\b"
+    r"(?:\bvia\s+(?:[A-Z][\w-]*|social media)\b"
     r"|\b(?:photo|image|picture|credit|illustration)s?\s*(?:by|:)|©|\(Photo)",
     re.I,
 )
@@ -88,6 +88,26 @@ def _is_fragment(line: str) -> bool:
 def parse_article(source_id: str, text: str, metadata: Mapping[str, object] | None = None) -> Article:
     """Find title, date, body and noise in one article's text; fill gaps from its metadata entry."""
     metadata = metadata or {}
+    found, body, noise, breaks = _read_lines(text)
+    values, provenance = _metadata_values(found, metadata)
+    digest = hashlib.sha256(text.encode("utf-8"))
+    digest.update(json.dumps(metadata, sort_keys=True, default=str).encode("utf-8"))
+    return Article(
+        source_id=source_id,
+        text=text,
+        title=values["title"],
+        date=values["date"],
+        outlet=values["outlet"],
+        body=tuple(body),
+        segments=_segments(body, breaks),
+        noise=tuple(noise),
+        provenance=tuple(provenance),
+        content_hash=digest.hexdigest(),
+    )
+
+
+def _read_lines(text: str) -> tuple[dict[str, str], list[Span], list[tuple[str, Span]], set[int]]:
+    """Sort an article's lines into what they tell (title, date), body and noise; note where the body breaks."""
     lines = _lines(text)
     found: dict[str, str] = {}
     body: list[Span] = []
@@ -135,7 +155,12 @@ def parse_article(source_id: str, text: str, metadata: Mapping[str, object] | No
             continue
         body.append((start, end))
 
-    segments = _segments(body, breaks)
+    return found, body, noise, breaks
+
+
+def _metadata_values(found: Mapping[str, str], metadata: Mapping[str, object]
+                     ) -> tuple[dict[str, str | None], list[tuple[str, str]]]:
+    """Take title, date and outlet from the text where found, else from the metadata entry; say where from."""
     provenance = []
     values: dict[str, str | None] = {}
     for field_name in ("title", "date", "outlet"):
@@ -151,20 +176,7 @@ def parse_article(source_id: str, text: str, metadata: Mapping[str, object] | No
         values[field_name] = str(value) if value else None
         if value:
             provenance.append((field_name, f"metadata ({origin})"))
-    digest = hashlib.sha256(text.encode("utf-8"))
-    digest.update(json.dumps(metadata, sort_keys=True, default=str).encode("utf-8"))
-    return Article(
-        source_id=source_id,
-        text=text,
-        title=values["title"],
-        date=values["date"],
-        outlet=values["outlet"],
-        body=tuple(body),
-        segments=segments,
-        noise=tuple(noise),
-        provenance=tuple(provenance),
-        content_hash=digest.hexdigest(),
-    )
+    return values, provenance
 
 
 def _segments(body: list[Span], breaks: set[int]) -> tuple[Span, ...]:

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import array
 import contextlib
-import fcntl
-import hashlib
 import json
 import logging
-import os
-import re
 import shutil
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,17 +21,21 @@ from embeddings.chunking import chunk_article
 from embeddings.encoders import Embedder
 from embeddings.encoders.onnx_export import ensure_onnx
 from embeddings.encoders.onnx_runtime import ENCODER_DIR, read_export_info
-from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
+from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
+from embeddings.generations import MANIFEST, clean_leftovers, fsync_tree, index_lock, new_generation, switch
 from embeddings.lexical import BM25, BM25Arrays, BM25Builder
+from embeddings.manifest import (
+    FORMAT_VERSION,
+    check_manifest,
+    corpus_digest,
+    expected_manifest_fields,
+    read_manifest,
+)
 from embeddings.records import Article, Chunk, ChunkerConfig, SourceInfo
 from embeddings.store import LazyArticles, LazyChunks, MetadataStore, SentenceRows, write_metadata
 
 log = logging.getLogger(__name__)
 
-# 2: metadata in SQLite, vectors and BM25 postings in .npy files that are memory-mapped when loaded.
-# 3: passage vectors are the mean of their sentences' vectors (2: SQLite metadata, memory-mapped arrays).
-FORMAT_VERSION = 3
-MANIFEST = "manifest.json"
 METADATA = "metadata.sqlite"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
@@ -53,7 +52,6 @@ BM25_ARRAYS = {"data": BM25_DATA, "indices": BM25_INDICES, "indptr": BM25_INDPTR
 FAISS_INDEX = "chunks.faiss"
 DATA_FILES = (METADATA, CHUNK_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS, SENTENCE_OFFSETS, BM25_TERMS,
               *BM25_ARRAYS.values(), FAISS_INDEX)
-LOCK_WAIT_SECONDS = 600.0
 
 Report = Callable[[str], None]
 
@@ -71,20 +69,6 @@ class BuildReport:
     embedded: int = 0
     up_to_date: bool = False
     warnings: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, object]:
-        """Return the report as a JSON-friendly dict."""
-        return {
-            "path": self.path,
-            "up_to_date": self.up_to_date,
-            "added": list(self.added),
-            "changed": list(self.changed),
-            "removed": list(self.removed),
-            "unchanged": len(self.unchanged),
-            "chunks": self.chunks,
-            "embedded": self.embedded,
-            "warnings": list(self.warnings),
-        }
 
     def summary(self, with_path: bool = True) -> str:
         """Return one line that says what changed."""
@@ -152,50 +136,6 @@ class NewsIndex:
         return [chunk for chunk in self.chunks if chunk.source_id == source_id]
 
 
-def corpus_digest(articles: Sequence[Article]) -> str:
-    """Return one hash over every article's id and content hash."""
-    digest = hashlib.sha256()
-    for article in sorted(articles, key=lambda a: a.source_id):
-        digest.update(f"{article.source_id}:{article.content_hash}\n".encode())
-    return digest.hexdigest()
-
-
-def expected_manifest_fields(model: str, chunker: ChunkerConfig) -> dict[str, object]:
-    """Return the manifest fields an index must match to serve these settings."""
-    return {"format_version": FORMAT_VERSION, "model": model, "chunker": chunker.as_dict()}
-
-
-def read_manifest(index_dir: Path) -> dict:
-    """Read an index's manifest, or say what to do when there is none."""
-    path = index_dir / MANIFEST
-    if not path.exists():
-        raise IndexMissingError(f"no index at {index_dir}: run `newsbot index` to build it")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"index manifest {path} is unreadable: run `newsbot index --rebuild`") from exc
-    if not isinstance(manifest, dict):
-        raise IndexCorruptError(f"index manifest {path} is not an object: run `newsbot index --rebuild`")
-    return manifest
-
-
-def check_manifest(manifest: dict, model: str, chunker: ChunkerConfig, index_dir: Path) -> None:
-    """Refuse an index built with another format, model or chunker."""
-    for key, wanted in expected_manifest_fields(model, chunker).items():
-        if manifest.get(key) != wanted:
-            raise IndexMismatchError(
-                f"index at {index_dir} was built with {key}={manifest.get(key)!r}, settings ask for "
-                f"{wanted!r}: run `newsbot index` to rebuild it"
-            )
-
-
-def stale_articles(manifest: dict, articles: Sequence[Article]) -> list[str]:
-    """Return the ids of articles added, changed or removed since the index was built."""
-    indexed = manifest.get("articles", {})
-    current = {a.source_id: a.content_hash for a in articles}
-    return sorted(k for k in indexed.keys() | current.keys() if indexed.get(k) != current.get(k))
-
-
 def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool = True) -> NewsIndex:
     """Load an index after checking its manifest, settings and file checksums; large parts stay on disk."""
     import faiss
@@ -235,27 +175,6 @@ def _mapped(path: Path) -> np.ndarray:
         return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
     except ValueError:
         return np.load(path, allow_pickle=False)
-
-
-@contextlib.contextmanager
-def index_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Hold an exclusive lock beside the index so that two builds never interleave."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    with lock_path.open("a+") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IndexBusyError(f"another process is building the index at {index_dir}") from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -313,7 +232,7 @@ def build_index(
         if compatible and not rebuild and not (added or removed or changed):
             try:
                 load_index(index_dir, model, chunker)
-                _clean_leftovers(index_dir)
+                clean_leftovers(index_dir)
                 return BuildReport(str(index_dir), unchanged=unchanged, chunks=int(manifest.get("chunks", 0)),
                                    up_to_date=True, warnings=tuple(warnings))
             except IndexCorruptError as exc:
@@ -424,9 +343,7 @@ def _write_generation(
     import faiss
 
     dimension = int(chunk_vectors.shape[1]) if chunk_vectors.ndim == 2 else 0
-    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    generation = index_dir.parent / f".{index_dir.name}-{stamp}"
-    generation.mkdir(parents=True)
+    generation = new_generation(index_dir)
     try:
         lexical = BM25Builder()
         flat_rows = array.array("q")
@@ -468,8 +385,8 @@ def _write_generation(
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (generation / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        _fsync_dir(generation)
-        _switch(index_dir, generation)
+        fsync_tree(generation)
+        switch(index_dir, generation)
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
         raise
@@ -506,59 +423,3 @@ def _dimension_of(reuse: _Reusable | None) -> int:
     return int(reuse.sentence_vectors.shape[1]) if reuse is not None and reuse.sentence_vectors.ndim == 2 else 0
 
 
-def _fsync_dir(directory: Path) -> None:
-    for path in directory.iterdir():
-        if path.is_dir():
-            _fsync_dir(path)
-            continue
-        with path.open("rb") as handle:
-            os.fsync(handle.fileno())
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _switch(index_dir: Path, generation: Path) -> None:
-    """Point the index path at a new generation in one rename, then drop older generations."""
-    previous = os.readlink(index_dir) if index_dir.is_symlink() else None
-    if index_dir.exists() and not index_dir.is_symlink():
-        # A plain directory (an old layout or a hand-made copy) cannot be swapped in one step.
-        shutil.move(str(index_dir), str(index_dir.parent / f".{index_dir.name}-replaced-{os.getpid()}"))
-    link = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        link.unlink()
-    os.symlink(generation.name, link)
-    os.replace(link, index_dir)
-    generations = _generation_name(index_dir)
-    for old in index_dir.parent.iterdir():
-        if generations.fullmatch(old.name) and old.name not in (generation.name, previous):
-            shutil.rmtree(old, ignore_errors=True)
-    _clean_leftovers(index_dir)
-
-
-def _generation_name(index_dir: Path) -> re.Pattern[str]:
-    """Match exactly this index's generation directories, so that another index beside it is never touched."""
-    return re.compile(rf"\.{re.escape(index_dir.name)}-\d{{8}}T\d{{6}}-[0-9a-f]{{8}}")
-
-
-def _clean_leftovers(index_dir: Path) -> None:
-    """Remove what a killed build leaves behind: generations it never finished and its temporary symlink.
-
-    Called under the index lock, so no other build is writing; readers only ever open complete generations.
-    Best effort: a failure here is logged and never fails the build that has just been switched in.
-    """
-    generation = _generation_name(index_dir)
-    link = re.compile(rf"\.{re.escape(index_dir.name)}\.link-\d+")
-    try:
-        current = os.readlink(index_dir) if index_dir.is_symlink() else None
-        for path in index_dir.parent.iterdir():
-            if link.fullmatch(path.name) and path.is_symlink():
-                path.unlink()
-            elif (generation.fullmatch(path.name) and path.name != current and path.is_dir()
-                  and not path.is_symlink() and not (path / MANIFEST).is_file()):
-                log.info("removing the unfinished index generation %s", path.name)
-                shutil.rmtree(path, ignore_errors=True)
-    except OSError as exc:
-        log.warning("could not clean up beside the index at %s: %s", index_dir, exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +86,20 @@ class Retriever:
         if self._sentence_ranking:
             self._rows = np.asarray(self._sentence_rows.rows, dtype=np.int64)
             self._starts = np.asarray(self._sentence_rows.offsets[:-1], dtype=np.int64)
+
+    @property
+    def vocabulary(self) -> Mapping[str, int]:
+        """Return the corpus's stemmed terms (BM25's vocabulary): what the articles mention at all."""
+        return self.bm25.vocabulary
+
+    def idf(self, term: str) -> float:
+        """Return a stemmed term's inverse document frequency (a term no passage has gets the highest)."""
+        return self.bm25.term_idf(term)
+
+    @property
+    def scans_every_sentence(self) -> bool:
+        """True when hybrid search ranks every sentence; past max_sentence_scan only the candidates' sentences."""
+        return self._sentence_ranking
 
     def _best_sentence_ranking(self, positions: list[int], vector: np.ndarray) -> list[int]:
         """Rank some chunks by their best sentence's similarity to the query."""
