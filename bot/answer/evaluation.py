@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answer.compose import Answer
+from bot.answer.inputs import QuestionLine, open_question_file, read_question_lines
+from bot.answer.types import Answer
 from embeddings.errors import NewsbotError
 from embeddings.lexical import normalize
 from embeddings.records import Hit
@@ -27,27 +28,42 @@ class Question:
 
 
 def read_questions(path: Path) -> list[Question]:
-    """Read evaluation questions from JSON Lines."""
+    """Read evaluation questions from JSON Lines, refusing a malformed line with its number."""
     if not path.is_file():
         raise NewsbotError(f"no questions file at {path}")
-    questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            questions.append(Question(
-                qid=str(row.get("id", number)),
-                question=row["question"],
-                answerable=bool(row.get("answerable", True)),
-                sources=tuple(row.get("sources", ())),
-                evidence=tuple(row.get("evidence", ())),
-                evidence_all=tuple((p["source"], p["phrase"]) for p in row.get("evidence_all", ())),
-                kind=str(row.get("type", "answerable" if row.get("answerable", True) else "unanswerable")),
-            ))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise NewsbotError(f"{path}:{number}: not an evaluation question ({exc})") from exc
-    return questions
+    with open_question_file(path, sys.stdin) as handle:
+        return [_question(line, path) for line in read_question_lines(handle, str(path))]
+
+
+def _strings(row: Mapping[str, object], key: str, where: str) -> tuple[str, ...]:
+    value = row.get(key, ())
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise NewsbotError(f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _question(line: QuestionLine, path: Path) -> Question:
+    where = f"{path}:{line.number}"
+    row = line.fields
+    if not row:
+        raise NewsbotError(f"{where}: expected a JSON object with a 'question' field")
+    answerable = row.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise NewsbotError(f"{where}: 'answerable' must be true or false")
+    pairs = row.get("evidence_all", ())
+    if not isinstance(pairs, list | tuple) or not all(
+            isinstance(p, dict) and isinstance(p.get("source"), str) and isinstance(p.get("phrase"), str)
+            for p in pairs):
+        raise NewsbotError(f"{where}: 'evidence_all' must be a list of {{source, phrase}} objects")
+    return Question(
+        qid=str(row.get("id", line.number)),
+        question=line.question,
+        answerable=answerable,
+        sources=_strings(row, "sources", where),
+        evidence=_strings(row, "evidence", where),
+        evidence_all=tuple((p["source"], p["phrase"]) for p in pairs),
+        kind=str(row.get("type", "answerable" if answerable else "unanswerable")),
+    )
 
 
 def is_hit(question: Question, source_id: str, text: str) -> bool:

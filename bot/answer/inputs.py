@@ -1,15 +1,22 @@
-"""Untrusted text in: questions and queries are cleaned the same way for the CLI and Discord before retrieval."""
+"""Untrusted text in: questions and queries are cleaned the same way for the CLI and Discord before retrieval, and
+question files are read by one bounded reader."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from embeddings.errors import NewsbotError
 
 # Discord mention and custom-emoji markup: never part of what is asked, and their digits would match numbers.
 _DISCORD_MARKUP = re.compile(r"<(?:@[!&]?|#)\d+>|<a?:\w{1,32}:\d+>|</[\w -]{1,64}:\d+>|@(?:everyone|here)\b")
 # Markdown: code fences (with a language tag), block quotes and headings; then the inline markers of code,
-# emphasis, strike-through and spoilers, which always hug a word ("**Crosetto**", "_troops_?").
+# emphasis, strike-through and spoilers, which always hug a word ("**budget**", "_talks_?").
 _MARKDOWN_BLOCKS = re.compile(r"```[\w+-]*|^[ \t]*(?:>{1,3}|#{1,6}|-#)[ \t]+", re.MULTILINE)
 _MARKDOWN_INLINE = re.compile(r"[`*_~|]+")
 _SPACES = re.compile(r"\s+")
@@ -24,7 +31,7 @@ def truncated_notice(length: int, limit: int) -> str:
 
 
 OTHER_LANGUAGE_NOTICE = "The articles are in English: a question in English finds them best."
-NO_WORDS = "Please ask a question in words, for example: “What did Crosetto say about troops?”"
+NO_WORDS = "Please ask a question in words, for example: “What did the minister say about the budget?”"
 
 
 @dataclass(frozen=True)
@@ -79,3 +86,67 @@ def clean_question(text: str, limit: int | None = None) -> Cleaned:
     if _latin_free(text):
         notices.append(OTHER_LANGUAGE_NOTICE)
     return Cleaned(text, tuple(notices), truncated)
+
+
+# A question file's line longer than this is not a question (a pasted document, or a device with no newlines).
+MAX_LINE_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class QuestionLine:
+    """One line of a question file: its number, the question, and the JSON object's fields (none for plain text)."""
+
+    number: int
+    question: str
+    fields: dict[str, object]
+
+
+def read_question_lines(handle: TextIO, name: str) -> Iterator[QuestionLine]:
+    """Yield the questions of JSON Lines (objects with a `question` string) or plain text (one a line).
+
+    The one reader of question files (`ask --from-file`, `search --from-file`, `eval`, the benchmarks): lines are
+    read with a bound, so a file without newlines cannot fill the memory, and a bad line is an error naming it.
+    """
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = handle.readline(MAX_LINE_CHARS + 1)
+        except UnicodeDecodeError as exc:
+            raise NewsbotError(f"{name}:{number}: not UTF-8 text (byte {exc.start})") from None
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            raise NewsbotError(f"{name}:{number}: a line over {MAX_LINE_CHARS:,} characters is not a question")
+        text = line.strip()
+        if not text:
+            continue
+        if not text.startswith(("{", "[", '"')) and not _is_json_scalar(text):
+            yield QuestionLine(number, text, {})
+            continue
+        try:
+            row = json.loads(text)
+        except (ValueError, RecursionError):
+            if text.startswith("{"):
+                raise NewsbotError(f"{name}:{number}: not a JSON object") from None
+            yield QuestionLine(number, text, {})
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise NewsbotError(f"{name}:{number}: expected an object with a 'question' string")
+        yield QuestionLine(number, row["question"], row)
+
+
+def _is_json_scalar(text: str) -> bool:
+    return text in ("null", "true", "false") or bool(re.fullmatch(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?", text))
+
+
+def open_question_file(path: Path, stdin: TextIO) -> TextIO:
+    """Open a question file for read_question_lines: '-' is standard input; only regular files are read."""
+    if str(path) == "-":
+        return stdin
+    try:
+        if not path.is_file():
+            raise NewsbotError(f"cannot read {path}: not a regular file")
+        return path.open(encoding="utf-8")
+    except OSError as exc:
+        raise NewsbotError(f"cannot read {path}: {exc.strerror}") from None

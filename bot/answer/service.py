@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-from bot.answer.abstain import missing_event, missing_names, missing_topic_words, vocabulary_prefixes
-from bot.answer.compose import TIMELINE_CONFIG, Answer, AnswerConfig, compose_answer
+from bot.answer.abstain import decide, synonym_checks, unknown_words, vocabulary_prefixes
+from bot.answer.attribution import named_people
+from bot.answer.compose import candidates_from_hits, compose_answer
 from bot.answer.inputs import NO_WORDS, Cleaned, clean_question
+from bot.answer.questions import read_question, with_known_speaker
+from bot.answer.types import TIMELINE_CONFIG, Answer, AnswerConfig, SourceView
 from bot.settings import Settings
 from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.encoders import Embedder
 from embeddings.encoders import make_embedder as build_embedder
 from embeddings.encoders.onnx_runtime import ENCODER_DIR, is_exported
 from embeddings.errors import IndexMismatchError, SourceNotFoundError
-from embeddings.index import BuildReport, NewsIndex, build_index, load_index, read_manifest, stale_articles
-from embeddings.lexical import STOPWORDS, normalize, tokenize
-from embeddings.records import Article, Chunk, Hit, SourceInfo
+from embeddings.index import BuildReport, NewsIndex, build_index, load_index
+from embeddings.lexical import tokenize
+from embeddings.manifest import read_manifest, stale_articles
+from embeddings.records import Hit, SourceInfo
 from embeddings.retrieval import Retriever, limit_search_threads
 
 log = logging.getLogger(__name__)
@@ -30,29 +33,8 @@ log = logging.getLogger(__name__)
 # How many passages feed the answer composer; the user-facing `k` only limits what is shown.
 ANSWER_CANDIDATES = 8
 TIMELINE_CANDIDATES = 16
-# Cosine between single words above which a word of the passage stands in for a missing topic word.
-SYNONYM_SIMILARITY = 0.6
 # Word vectors kept per process for that comparison (~1.5 KB each).
 WORD_CACHE = 20_000
-
-
-@dataclass(frozen=True)
-class SourceView:
-    """An article as `source` shows it: metadata, clean text and its passages."""
-
-    info: SourceInfo
-    article: Article
-    chunks: tuple[Chunk, ...]
-
-    def as_dict(self) -> dict[str, object]:
-        """Return the source in JSON form."""
-        return {
-            "source_id": self.info.source_id, "title": self.info.title, "date": self.info.date,
-            "outlet": self.info.outlet, "provenance": dict(self.article.provenance),
-            "text": self.article.clean_text,
-            "noise": [{"kind": kind, "text": self.article.span_text(span)} for kind, span in self.article.noise],
-            "chunks": [{"chunk_id": c.chunk_id, "start": c.start, "end": c.end, "text": c.text} for c in self.chunks],
-        }
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -76,6 +58,7 @@ class NewsService:
         self._prefixes: frozenset[str] | None = None
         self._words: OrderedDict[str, np.ndarray] = OrderedDict()
         self._words_lock = threading.Lock()
+        self._people_of: tuple[NewsIndex, frozenset[str]] | None = None
 
     @property
     def index(self) -> NewsIndex:
@@ -112,7 +95,7 @@ class NewsService:
         index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker)
         limit_search_threads(self.settings.search_threads)
         retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
-        return index, retriever, vocabulary_prefixes(list(retriever.bm25.vocabulary))
+        return index, retriever, vocabulary_prefixes(list(retriever.vocabulary))
 
     def warm_up(self) -> None:
         """Load the index and the model so that the first question is fast."""
@@ -144,14 +127,18 @@ class NewsService:
         question = cleaned.text
         if not cleaned.has_words:
             return Answer(question, False, NO_WORDS, notices=cleaned.notices)
+        config = config or AnswerConfig()
         context = self.clean(context).text if context else None
         query = f"{context} {question}" if context else question
         index, retriever, prefixes = self._snapshot()
         hits = retriever.search(query, max(candidates, self.settings.top_k))
         texts = {hit.chunk.source_id: index.articles[hit.chunk.source_id].text for hit in hits}
-        weights = {term: retriever.bm25.term_idf(term) for term in tokenize(query)}
-        missing = self.missing_from_corpus(question, hits, retriever, prefixes)
-        answer = compose_answer(question, hits, texts, weights, config, missing=missing)
+        weights = {term: retriever.idf(term) for term in tokenize(query)}
+        reading = with_known_speaker(read_question(question), self._people(index))
+        unknown = unknown_words(reading, retriever.vocabulary, prefixes)
+        similarity = self._best_similarity(synonym_checks(unknown, hits))
+        sentences = candidates_from_hits(reading, hits, texts, weights, config)
+        answer = compose_answer(reading, decide(reading, sentences, unknown, similarity, config), hits, config)
         return replace(answer, notices=cleaned.notices) if cleaned.notices else answer
 
     def _snapshot(self) -> tuple[NewsIndex, Retriever, frozenset[str]]:
@@ -161,34 +148,22 @@ class NewsService:
             assert self._index is not None and self._retriever is not None and self._prefixes is not None
             return self._index, self._retriever, self._prefixes
 
-    def missing_from_corpus(
-        self, question: str, hits: list[Hit], retriever: Retriever | None = None, prefixes: frozenset[str] | None = None
-    ) -> list[str]:
-        """Return the names and topic words of a question that the articles never mention."""
-        if retriever is None or prefixes is None:
-            _, retriever, prefixes = self._snapshot()
-        vocabulary = retriever.bm25.vocabulary
-        missing = missing_names(question, vocabulary, prefixes)
-        topic = missing_topic_words(question, vocabulary)
-        event = missing_event(question, vocabulary)
-        if (topic or event) and hits:
-            # A word the articles lack may still be answered in other words: bribed ~ corrupted, take ~ taken.
-            words = sorted({w for hit in hits[:3] for w in re.findall(r"[a-z][a-z-]{2,}", normalize(hit.chunk.text))
-                            if w not in STOPWORDS})
-            topic = self._unmatched(topic, words)
-            # An event's verb is compared with verb forms only: as words, verbs sit close to the nouns of their
-            # context (elected ~ political 0.64, appointed ~ minister 0.54). One verb told is enough.
-            unmatched = self._unmatched(event, [w for w in words if re.fullmatch(r"[a-z]{3,}(?:ed|ing)", w)])
-            event = unmatched if len(unmatched) == len(event) else []
-        return missing + topic + event
+    def _people(self, index: NewsIndex) -> frozenset[str]:
+        """Return the people the articles name (by surname), read once per loaded index."""
+        with self._lock:
+            if self._people_of is None or self._people_of[0] is not index:
+                people = frozenset().union(*(named_people(a.text) for a in index.articles.values()))
+                self._people_of = (index, people)
+            return self._people_of[1]
 
-    def _unmatched(self, words: list[str], candidates: list[str]) -> list[str]:
-        """Return the words that no candidate word is a near-synonym of."""
-        if not words or not candidates:
-            return words
-        vectors = self._word_vectors([w.lower() for w in words] + candidates)
-        similarity = vectors[: len(words)] @ vectors[len(words):].T
-        return [w for w, row in zip(words, similarity, strict=True) if float(row.max()) < SYNONYM_SIMILARITY]
+    def _best_similarity(self, checks: dict[str, tuple[str, ...]]) -> dict[str, float]:
+        """For each word, the best cosine of its vector to its candidate words' vectors."""
+        if not checks:
+            return {}
+        words = sorted({w.lower() for w in checks} | {c for candidates in checks.values() for c in candidates})
+        vectors = dict(zip(words, self._word_vectors(words), strict=True))
+        return {word: float(max(vectors[word.lower()] @ vectors[c] for c in candidates))
+                for word, candidates in checks.items()}
 
     def _word_vectors(self, words: list[str]) -> np.ndarray:
         """Embed single words, each once per process: the passages' words recur from one question to the next."""

@@ -1,11 +1,22 @@
-from bot.answer.abstain import (
-    event_verbs,
-    missing_event,
-    missing_names,
-    missing_topic_words,
-    question_names,
-    topic_terms,
-)
+import pytest
+
+from bot.answer.abstain import unknown_words
+from bot.answer.questions import event_verbs, question_names, read_question, topic_terms
+
+pytestmark = pytest.mark.fast
+
+
+def missing_names(question, vocabulary, prefixes):
+    return list(unknown_words(read_question(question), vocabulary, prefixes).names)
+
+
+def missing_topic_words(question, vocabulary):
+    return list(unknown_words(read_question(question), vocabulary, frozenset()).topic)
+
+
+def missing_event(question, vocabulary):
+    return list(unknown_words(read_question(question), vocabulary, frozenset()).event)
+
 
 VOCABULARY = {"crosetto", "russia", "use", "weapon", "troop", "italian", "moscow", "itali", "defens", "2024"}
 

@@ -32,7 +32,7 @@ def test_past_the_sentence_scan_sentences_rerank_the_candidates_with_the_same_re
 
     scanning = service.retriever
     reranking = Retriever(service.index, service.embedder, replace(scanning.config, max_sentence_scan=0))
-    assert scanning._sentence_ranking and not reranking._sentence_ranking
+    assert scanning.scans_every_sentence and not reranking.scans_every_sentence
     # On the seeds the candidates are every chunk, so both ways must rank alike.
     for question in ("What did Crosetto say about troops?", "How many people has Ukraine lost?",
                      "Which newspaper interviewed Crosetto in March?"):
@@ -50,3 +50,30 @@ def test_words_compared_for_synonyms_are_embedded_once_per_process(service: News
     assert not first.answered and first.answer == second.answer
     # The second time only the question itself is embedded: its passages' words are known.
     assert counting_embedder.embedded - after_first == 1
+
+
+# ------------------------------------------------------------------ the fast tier: the whole flow on a fake embedder
+
+
+@pytest.mark.fast
+def test_fast_an_answer_quotes_its_sources_verbatim(fake_service) -> None:
+    answer = fake_service.ask("What did Crosetto say about troops?")
+    assert answer.answered and answer.citations
+    for citation in answer.citations:
+        text = fake_service.index.articles[citation.source_id].text
+        assert text[citation.start : citation.end] == citation.quote
+
+
+@pytest.mark.fast
+def test_fast_a_question_about_what_no_article_mentions_is_declined_with_why(fake_service) -> None:
+    answer = fake_service.ask("What did Crosetto say about Gaza?")
+    assert not answer.answered and "“Gaza”" in answer.answer and answer.leads
+
+
+@pytest.mark.fast
+def test_fast_sources_source_and_search(fake_service) -> None:
+    infos = fake_service.sources()
+    assert [i.date for i in infos] == sorted((i.date for i in infos), reverse=True)
+    view = fake_service.source(infos[0].source_id)
+    assert view.chunks and all(view.article.text[c.start : c.end] == c.text for c in view.chunks)
+    assert len(fake_service.search("troops", 3)) == 3

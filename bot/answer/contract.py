@@ -1,0 +1,158 @@
+"""Every `--json` shape in one place, with a JSON Schema per shape (tests validate the outputs against them).
+
+The CLI prints these; other programs read them. Change a shape here, and its schema with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bot.answer.types import Answer, Citation, SourceView
+from embeddings.index import BuildReport
+from embeddings.records import Hit, SourceInfo
+
+
+def citation_json(citation: Citation) -> dict[str, object]:
+    """Return one citation."""
+    return {
+        "n": citation.n, "source_id": citation.source_id, "chunk_id": citation.chunk_id, "quote": citation.quote,
+        "title": citation.title, "date": citation.date, "outlet": citation.outlet, "speaker": citation.speaker,
+        "start": citation.start, "end": citation.end,
+    }
+
+
+def lead_json(hit: Hit) -> dict[str, object]:
+    """Return a passage offered as a lead when the articles do not answer."""
+    return {"source_id": hit.chunk.source_id, "chunk_id": hit.chunk.chunk_id, "text": hit.chunk.text,
+            "score": round(hit.score, 6), "date": hit.source.date, "title": hit.source.title}
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    """Return an answer (`ask --json`)."""
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "answer": answer.answer,
+        "citations": [citation_json(c) for c in answer.citations],
+        "as_of": answer.as_of,
+        "notes": list(answer.notes),
+        "notices": list(answer.notices),
+        "confidence": round(answer.confidence, 4),
+        "leads": [lead_json(h) for h in answer.leads],
+    }
+
+
+def timeline_json(timeline: Answer) -> dict[str, object]:
+    """Return a timeline (`timeline --json`): the answer plus one dated entry per statement."""
+    return answer_json(timeline) | {"timeline": [
+        {"date": p.date, "text": p.text, "speaker": p.speaker, "citations": list(p.citations), "note": p.note}
+        for p in timeline.points
+    ]}
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    """Return one ranked passage."""
+    return {
+        "rank": hit.rank,
+        "source_id": hit.chunk.source_id,
+        "chunk_id": hit.chunk.chunk_id,
+        "score": round(hit.score, 6),
+        "dense_score": round(hit.dense_score, 6),
+        "lexical_score": round(hit.lexical_score, 6),
+        "text": hit.chunk.text,
+        "title": hit.source.title,
+        "date": hit.source.date,
+        "start": hit.chunk.start,
+        "end": hit.chunk.end,
+    }
+
+
+def search_json(query: str, hits: Sequence[Hit]) -> dict[str, object]:
+    """Return a search (`search --json`)."""
+    return {"query": query, "results": [hit_json(hit) for hit in hits]}
+
+
+def source_json(view: SourceView) -> dict[str, object]:
+    """Return one article (`source --json`): metadata and where it came from, clean text, noise, passages."""
+    return {
+        "source_id": view.info.source_id, "title": view.info.title, "date": view.info.date,
+        "outlet": view.info.outlet, "provenance": dict(view.article.provenance),
+        "text": view.article.clean_text,
+        "noise": [{"kind": kind, "text": view.article.span_text(span)} for kind, span in view.article.noise],
+        "chunks": [{"chunk_id": c.chunk_id, "start": c.start, "end": c.end, "text": c.text} for c in view.chunks],
+    }
+
+
+def sources_json(infos: Iterable[SourceInfo]) -> dict[str, object]:
+    """Return the corpus (`sources --json`)."""
+    return {"sources": [{"source_id": i.source_id, "title": i.title, "date": i.date, "outlet": i.outlet}
+                        for i in infos]}
+
+
+def build_report_json(report: BuildReport) -> dict[str, object]:
+    """Return what an index run did (`index --json`)."""
+    return {
+        "path": report.path,
+        "up_to_date": report.up_to_date,
+        "added": list(report.added),
+        "changed": list(report.changed),
+        "removed": list(report.removed),
+        "unchanged": len(report.unchanged),
+        "chunks": report.chunks,
+        "embedded": report.embedded,
+        "warnings": list(report.warnings),
+    }
+
+
+# --------------------------------------------------------------------------- schemas
+
+_TEXT = {"type": "string"}
+_MAYBE_TEXT = {"type": ["string", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_NUMBER = {"type": "number"}
+_TEXTS = {"type": "array", "items": _TEXT}
+
+
+def _object(properties: dict[str, object]) -> dict[str, object]:
+    return {"type": "object", "properties": properties, "required": sorted(properties),
+            "additionalProperties": False}
+
+
+CITATION_SCHEMA = _object({
+    "n": {"type": "integer", "minimum": 1}, "source_id": _TEXT, "chunk_id": _TEXT, "quote": _TEXT,
+    "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT, "speaker": _MAYBE_TEXT,
+    "start": _COUNT, "end": _COUNT,
+})
+LEAD_SCHEMA = _object({"source_id": _TEXT, "chunk_id": _TEXT, "text": _TEXT, "score": _NUMBER, "date": _MAYBE_TEXT,
+                       "title": _MAYBE_TEXT})
+ANSWER_SCHEMA = _object({
+    "question": _TEXT, "answered": {"type": "boolean"}, "answer": _TEXT,
+    "citations": {"type": "array", "items": CITATION_SCHEMA}, "as_of": _MAYBE_TEXT, "notes": _TEXTS,
+    "notices": _TEXTS, "confidence": _NUMBER, "leads": {"type": "array", "items": LEAD_SCHEMA},
+})
+TIMELINE_SCHEMA = {
+    **ANSWER_SCHEMA,
+    "properties": {**ANSWER_SCHEMA["properties"], "timeline": {"type": "array", "items": _object({
+        "date": _MAYBE_TEXT, "text": _TEXT, "speaker": _MAYBE_TEXT,
+        "citations": {"type": "array", "items": {"type": "integer"}}, "note": _MAYBE_TEXT})}},
+    "required": sorted([*ANSWER_SCHEMA["required"], "timeline"]),
+}
+HIT_SCHEMA = _object({
+    "rank": _COUNT, "source_id": _TEXT, "chunk_id": _TEXT, "score": _NUMBER, "dense_score": _NUMBER,
+    "lexical_score": _NUMBER, "text": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "start": _COUNT,
+    "end": _COUNT,
+})
+SEARCH_SCHEMA = _object({"query": _TEXT, "results": {"type": "array", "items": HIT_SCHEMA}})
+SOURCE_SCHEMA = _object({
+    "source_id": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT,
+    "provenance": {"type": "object", "additionalProperties": _TEXT}, "text": _TEXT,
+    "noise": {"type": "array", "items": _object({"kind": _TEXT, "text": _TEXT})},
+    "chunks": {"type": "array", "items": _object({"chunk_id": _TEXT, "start": _COUNT, "end": _COUNT,
+                                                   "text": _TEXT})},
+})
+SOURCES_SCHEMA = _object({"sources": {"type": "array", "items": _object({
+    "source_id": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT})}})
+BUILD_REPORT_SCHEMA = _object({
+    "path": _TEXT, "up_to_date": {"type": "boolean"}, "added": _TEXTS, "changed": _TEXTS, "removed": _TEXTS,
+    "unchanged": _COUNT, "chunks": _COUNT, "embedded": _COUNT, "warnings": _TEXTS,
+})

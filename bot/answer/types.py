@@ -1,0 +1,96 @@
+"""The answering layer's frozen values: answers, their points and citations, scored sentences, sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from embeddings.records import Article, Chunk, Hit, SourceInfo, Span
+
+NOT_FOUND = "The articles don't say."
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """Thresholds for choosing sentences and for abstaining."""
+
+    # Calibrated on the dev questions and tests/data/questions.jsonl together (README, "Quality").
+    max_points: int = 4
+    margin: float = 0.2
+    min_relevance: float = 0.42
+    sentence_weight: float = 0.5
+    passage_weight: float = 0.25
+    coverage_weight: float = 0.6
+    speaker_bonus: float = 0.04
+    quote_bonus: float = 0.03
+    # Cosine between single words above which a word of the passage stands in for a missing topic word.
+    synonym_similarity: float = 0.6
+
+
+# A timeline keeps every distinct statement near the topic, not just the best few.
+TIMELINE_CONFIG = AnswerConfig(max_points=10, margin=0.3)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One checkable source for a statement: a verbatim quote of an article."""
+
+    n: int
+    source_id: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    title: str | None = None
+    date: str | None = None
+    outlet: str | None = None
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    """One statement of an answer and the citations that carry it."""
+
+    text: str
+    citations: tuple[int, ...]
+    speaker: str | None = None
+    date: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A cited answer, or an honest 'the articles don't say' with the closest passages as leads."""
+
+    question: str
+    answered: bool
+    answer: str
+    citations: tuple[Citation, ...] = ()
+    points: tuple[Point, ...] = ()
+    leads: tuple[Hit, ...] = field(default=(), compare=False)
+    as_of: str | None = None
+    notes: tuple[str, ...] = ()
+    confidence: float = 0.0
+    # About how the question was read (cut to the length limit, not in English), not about the sources.
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, scored against the question."""
+
+    source: SourceInfo
+    chunk_id: str
+    span: Span
+    text: str
+    relevance: float
+    similarity: float
+    speaker: str | None
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """An article as `source` shows it: metadata, clean text and its passages."""
+
+    info: SourceInfo
+    article: Article
+    chunks: tuple[Chunk, ...]
