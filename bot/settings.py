@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
+from types import UnionType
+from typing import Union, get_args, get_origin, get_type_hints
 
 from embeddings.corpus import MAX_ARTICLE_BYTES
 from embeddings.encoders import BACKENDS, DEFAULT_BACKEND
@@ -15,6 +18,7 @@ from embeddings.records import ChunkerConfig
 from embeddings.retrieval import MODES, RetrievalConfig
 
 ENV_FILE = Path(".env")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -24,22 +28,22 @@ class Settings:
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path(".newsbot/index")
     model: str = DEFAULT_MODEL
-    backend: str = DEFAULT_BACKEND
+    backend: str = field(default=DEFAULT_BACKEND, metadata={"normalize": str.lower})
     batch_size: int = 32
     chunk_max_chars: int = 480
     chunk_overlap: int = 1
     top_k: int = 5
-    retrieval: str = "hybrid"
+    retrieval: str = field(default="hybrid", metadata={"normalize": str.lower})
     search_threads: int = 1
     max_question_chars: int = 2000
     max_article_bytes: int = MAX_ARTICLE_BYTES
-    discord_token: str | None = field(default=None, repr=False)
+    discord_token: str | None = field(default=None, repr=False, metadata={"env": "DISCORD_TOKEN"})
     guild_id: int | None = None
-    channels: tuple[str, ...] = ()
+    channels: tuple[str, ...] = field(default=(), metadata={"normalize": lambda name: name.lstrip("#")})
     cooldown_seconds: float = 5.0
     max_in_flight: int = 4
     feedback_db: Path = Path(".newsbot/feedback.sqlite3")
-    log_level: str = "INFO"
+    log_level: str = field(default="INFO", metadata={"normalize": str.upper})
 
     @property
     def chunker(self) -> ChunkerConfig:
@@ -62,7 +66,12 @@ class Settings:
         if env_file is not None and env_file.is_file():
             from dotenv import dotenv_values
 
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+            try:
+                values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{env_file}: not UTF-8 text (byte {exc.start})") from None
+            except OSError as exc:
+                raise ConfigError(f"cannot read {env_file}: {exc.strerror}") from None
         values.update(os.environ if environ is None else environ)
         return cls.from_mapping(values)
 
@@ -70,12 +79,13 @@ class Settings:
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
         """Build settings from a mapping of environment variable names to strings."""
         kwargs: dict[str, object] = {}
+        types = get_type_hints(cls)
         for spec in fields(cls):
-            name = "DISCORD_TOKEN" if spec.name == "discord_token" else f"NEWSBOT_{spec.name.upper()}"
+            name = env_name(spec)
             raw = values.get(name)
             if raw is None or raw.strip() == "":
                 continue
-            kwargs[spec.name] = _convert(name, spec.name, raw.strip())
+            kwargs[spec.name] = _convert(name, types[spec.name], raw.strip(), spec.metadata.get("normalize"))
         settings = cls(**kwargs)
         settings.validate()
         return settings
@@ -103,25 +113,32 @@ class Settings:
             raise ConfigError(f"NEWSBOT_TOP_K must be at most 25, not {self.top_k}")
         if self.cooldown_seconds < 0:
             raise ConfigError("NEWSBOT_COOLDOWN_SECONDS must not be negative")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"NEWSBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
 
 
-def _convert(env_name: str, field_name: str, raw: str) -> object:
+def env_name(spec: Field) -> str:
+    """Return the environment variable that sets a field: NEWSBOT_<FIELD> unless the field names its own."""
+    return spec.metadata.get("env", f"NEWSBOT_{spec.name.upper()}")
+
+
+def _convert(env: str, kind: object, raw: str, normalize: Callable[[str], str] | None) -> object:
+    """Turn a variable's text into the field's type (Path, int, float, str, a tuple of strings, or None of them)."""
+    normalize = normalize or (lambda text: text)
+    options = [t for t in get_args(kind) if t is not type(None)] if get_origin(kind) in (Union, UnionType) else [kind]
+    base = options[0]
     try:
-        if field_name in ("seeds_dir", "index_dir", "feedback_db"):
+        if base is Path:
             return Path(raw).expanduser()
-        if field_name in ("batch_size", "chunk_max_chars", "chunk_overlap", "top_k", "max_in_flight",
-                          "max_question_chars", "max_article_bytes", "search_threads"):
+        if base is int:
             return int(raw)
-        if field_name == "guild_id":
-            return int(raw)
-        if field_name == "cooldown_seconds":
-            return float(raw)
-        if field_name == "channels":
-            return tuple(part.strip().lstrip("#") for part in raw.split(",") if part.strip())
-        if field_name in ("retrieval", "backend"):
-            return raw.lower()
-        if field_name == "log_level":
-            return raw.upper()
+        if base is float:
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError("not a finite number")
+            return value
+        if get_origin(base) is tuple:
+            return tuple(normalize(part.strip()) for part in raw.split(",") if part.strip())
     except ValueError as exc:
-        raise ConfigError(f"{env_name}: cannot read {raw!r} ({exc})") from None
-    return raw
+        raise ConfigError(f"{env}: cannot read {raw!r} ({exc})") from None
+    return normalize(raw)

@@ -10,8 +10,18 @@ from pathlib import Path
 
 import click
 
+from bot.answer.contract import (
+    answer_json,
+    build_report_json,
+    search_json,
+    source_json,
+    sources_json,
+    timeline_json,
+)
+from bot.answer.inputs import open_question_file, read_question_lines
 from bot.answer.service import NewsService
-from bot.cli.render import render_answer, render_hits, render_sources, render_timeline, search_as_dict
+from bot.cli.chat import run_chat
+from bot.cli.render import render_answer, render_hits, render_source, render_sources, render_timeline
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
 
@@ -49,24 +59,13 @@ def _settings(ctx: click.Context) -> Settings:
 
 def read_batch(path: Path) -> Iterator[str]:
     """Yield questions from JSON Lines (a `question` field) or plain text (one a line)."""
+    handle = open_question_file(path, sys.stdin)
     try:
-        handle = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
-    except OSError as exc:
-        raise NewsbotError(f"cannot read {path}: {exc.strerror}") from exc
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith("{"):
-                try:
-                    row = json.loads(line)
-                    question = row["question"]
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise NewsbotError(f"{path}:{number}: expected an object with a 'question' field") from exc
-                yield str(question)
-            else:
-                yield line
+        for line in read_question_lines(handle, str(path)):
+            yield line.question
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
 
 
 @click.group(cls=NewsbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,7 +110,7 @@ def index(ctx: click.Context, seeds: Path | None, rebuild: bool, quiet: bool, as
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
-        _emit(report.as_dict())
+        _emit(build_report_json(report))
     else:
         click.echo(report.summary())
 
@@ -130,7 +129,7 @@ def ask(ctx: click.Context, question: str | None, from_file: Path | None, as_jso
     for text in questions:
         answer = service.ask(text)
         if as_json:
-            _emit(answer.as_dict())
+            _emit(answer_json(answer))
         else:
             click.echo(render_answer(answer) + ("\n" if from_file else ""))
 
@@ -150,7 +149,7 @@ def search(ctx: click.Context, query: str | None, k: int | None, from_file: Path
         hits = service.search(text, k)
         for notice in service.clean(text).notices:
             click.echo(f"note: {notice}", err=True)
-        click.echo(json.dumps(search_as_dict(text, hits), ensure_ascii=False) if as_json else render_hits(text, hits))
+        click.echo(json.dumps(search_json(text, hits), ensure_ascii=False) if as_json else render_hits(text, hits))
 
 
 @cli.command()
@@ -163,10 +162,7 @@ def timeline(ctx: click.Context, topic: str, as_json: bool) -> None:
         raise click.UsageError("give a TOPIC")
     result = _service(ctx).timeline(topic)
     if as_json:
-        _emit(result.as_dict() | {"timeline": [
-            {"date": p.date, "text": p.text, "speaker": p.speaker, "citations": list(p.citations), "note": p.note}
-            for p in result.points
-        ]})
+        _emit(timeline_json(result))
     else:
         click.echo(render_timeline(result))
 
@@ -179,19 +175,9 @@ def source(ctx: click.Context, source_id: str, as_json: bool) -> None:
     """Show one article: metadata, cleaned text and its passages."""
     view = _service(ctx).source(source_id)
     if as_json:
-        _emit(view.as_dict())
+        _emit(source_json(view))
         return
-    info = view.info
-    click.echo(f"{info.title or '(untitled)'}\n{info.date or 'undated'} - {info.source_id}"
-               + (f" - {info.outlet}" if info.outlet else ""))
-    provenance = ", ".join(f"{k} from {v}" for k, v in view.article.provenance)
-    if provenance:
-        click.echo(f"({provenance})")
-    click.echo("\n" + view.article.clean_text + "\n")
-    click.echo(f"{len(view.chunks)} passages:")
-    for chunk in view.chunks:
-        preview = chunk.text if len(chunk.text) <= 90 else chunk.text[:89] + "…"
-        click.echo(f"  {chunk.chunk_id} [{chunk.start}:{chunk.end}] {preview}")
+    click.echo(render_source(view))
 
 
 @cli.command()
@@ -201,8 +187,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     """List the articles with their dates, newest first."""
     infos = _service(ctx).sources()
     if as_json:
-        _emit({"sources": [{"source_id": i.source_id, "title": i.title, "date": i.date, "outlet": i.outlet}
-                           for i in infos]})
+        _emit(sources_json(infos))
     else:
         click.echo(render_sources(infos))
 
@@ -214,40 +199,7 @@ def chat(ctx: click.Context) -> None:
     service = _service(ctx)
     click.echo("Loading the model and index...", err=True)
     service.warm_up()
-    click.echo("Ask about the articles. Commands: :source ID, :sources, :search QUERY, :quit")
-    previous: str | None = None
-    while True:
-        try:
-            line = input("you> ").strip()
-        except EOFError:
-            click.echo()
-            return
-        if not line:
-            continue
-        if line in (":quit", ":q", ":exit"):
-            return
-        try:
-            if line.startswith(":source "):
-                ctx.invoke(source, source_id=line.split(maxsplit=1)[1], as_json=False)
-            elif line == ":sources":
-                ctx.invoke(sources, as_json=False)
-            elif line.startswith(":search "):
-                text = line.split(maxsplit=1)[1]
-                click.echo(render_hits(text, service.search(text)))
-            elif line.startswith(":"):
-                click.echo("Unknown command. Try :source ID, :sources, :search QUERY or :quit")
-            else:
-                answer = service.ask(line, context=previous if _is_follow_up(line) else None)
-                previous = line if not _is_follow_up(line) else previous
-                click.echo("\n" + render_answer(answer) + "\n")
-        except NewsbotError as exc:
-            click.echo(f"error: {exc}")
-
-
-def _is_follow_up(line: str) -> bool:
-    """A short question starting with 'and', 'what about', 'also'... leans on the previous one."""
-    lowered = line.lower()
-    return len(line.split()) <= 6 and lowered.startswith(("and ", "what about", "how about", "also ", "and?"))
+    run_chat(service, read_line=lambda: input("you> "), write=click.echo)
 
 
 @cli.command(name="eval")
@@ -279,9 +231,10 @@ def evaluate_command(ctx: click.Context, questions_file: Path, as_json: bool) ->
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Run the Discord bot (needs DISCORD_TOKEN)."""
-    from bot.discord_bot.client import run_bot
-
-    run_bot(_settings(ctx))
+    run_discord = ctx.find_root().obj.get("serve")
+    if run_discord is None:
+        raise NewsbotError("this command line was started without the Discord bot: run `newsbot serve`")
+    run_discord(_settings(ctx))
 
 
 @cli.command()
@@ -294,10 +247,3 @@ def run(ctx: click.Context) -> None:
         click.echo("DISCORD_TOKEN is not set: starting the local chat (`newsbot serve` runs the Discord bot).",
                    err=True)
         ctx.invoke(chat)
-
-
-
-
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="newsbot")

@@ -5,32 +5,10 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from bot.answer.compose import Answer, Citation
+from bot.answer.types import Answer, Citation, SourceView
 from embeddings.records import Hit, SourceInfo
 
 WIDTH = 100
-
-
-def hit_as_dict(hit: Hit) -> dict[str, object]:
-    """Return a search result in the JSON contract."""
-    return {
-        "rank": hit.rank,
-        "source_id": hit.chunk.source_id,
-        "chunk_id": hit.chunk.chunk_id,
-        "score": round(hit.score, 6),
-        "dense_score": round(hit.dense_score, 6),
-        "lexical_score": round(hit.lexical_score, 6),
-        "text": hit.chunk.text,
-        "title": hit.source.title,
-        "date": hit.source.date,
-        "start": hit.chunk.start,
-        "end": hit.chunk.end,
-    }
-
-
-def search_as_dict(query: str, hits: Sequence[Hit]) -> dict[str, object]:
-    """Return a search in the JSON contract."""
-    return {"query": query, "results": [hit_as_dict(hit) for hit in hits]}
 
 
 def source_label(info: SourceInfo | Citation) -> str:
@@ -104,4 +82,19 @@ def render_sources(infos: Sequence[SourceInfo]) -> str:
     lines = [f"{len(infos)} articles:"]
     for info in infos:
         lines.append(f"  {info.date or 'undated':<10}  {info.source_id}  {info.title or '(untitled)'}")
+    return "\n".join(lines)
+
+
+def render_source(view: SourceView) -> str:
+    """Render one article: title, date and id, where its metadata came from, its clean text and its passages."""
+    info = view.info
+    lines = [f"{info.title or '(untitled)'}", f"{info.date or 'undated'} - {info.source_id}"
+             + (f" - {info.outlet}" if info.outlet else "")]
+    provenance = ", ".join(f"{k} from {v}" for k, v in view.article.provenance)
+    if provenance:
+        lines.append(f"({provenance})")
+    lines += ["", view.article.clean_text, "", f"{len(view.chunks)} passages:"]
+    for chunk in view.chunks:
+        preview = chunk.text if len(chunk.text) <= 90 else chunk.text[:89] + "…"
+        lines.append(f"  {chunk.chunk_id} [{chunk.start}:{chunk.end}] {preview}")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from bot.cli.app import cli
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture()
@@ -144,3 +144,15 @@ def test_settings_come_from_env_and_dotenv(tmp_path):
     settings = Settings.from_env({"NEWSBOT_TOP_K": "3"}, env_file)
     assert settings.top_k == 3 and settings.channels == ("news", "123")
     assert settings.discord_token == "secret-token" and "secret-token" not in repr(settings)
+
+
+TIMELINE_TOPIC = "negotiations with Russia"
+
+
+def test_timeline_cli_text_and_json(service, settings):
+    runner = CliRunner()
+    obj = {"settings": settings, "service": service}
+    text = runner.invoke(cli, ["timeline", TIMELINE_TOPIC], obj=obj).output
+    assert text.startswith(f"Timeline: {TIMELINE_TOPIC}") and "2024-01-10" in text and "As of" in text
+    payload = json.loads(runner.invoke(cli, ["timeline", TIMELINE_TOPIC, "--json"], obj=obj).output)
+    assert [e["date"] for e in payload["timeline"]] == sorted(e["date"] for e in payload["timeline"])
