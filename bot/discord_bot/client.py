@@ -10,15 +10,18 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answer.service import NewsService
-from bot.discord_bot.cogs.common import NO_PINGS, Gate, send_ephemeral, user_text
-from bot.discord_bot.cogs.questions import Questions
-from bot.discord_bot.cogs.sources import Sources
+from bot.discord_bot.cogs.common import Collaborators
 from bot.discord_bot.feedback import FeedbackStore
+from bot.discord_bot.gate import Gate
+from bot.discord_bot.messaging import NO_PINGS, send_ephemeral, user_text
 from bot.discord_bot.views import LiveViews
 from bot.settings import Settings
 from embeddings.errors import ConfigError, NewsbotError
 
 log = logging.getLogger("bot.discord")
+
+# Loaded by name in setup_hook, as discord.py's extensions are: each module has `async def setup(bot)`.
+EXTENSIONS = ("bot.discord_bot.cogs.questions", "bot.discord_bot.cogs.sources")
 
 
 class NewsTree(app_commands.CommandTree):
@@ -55,12 +58,42 @@ class NewsBot(commands.Bot):
         intents.message_content = message_content
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_PINGS,
                          help_command=None, tree_cls=NewsTree)
-        self.settings = settings
-        self.service = service
-        self.feedback = feedback or FeedbackStore(settings.feedback_db)
-        self.gate = Gate(settings.cooldown_seconds, settings.max_in_flight)
-        self.live_views = LiveViews()
+        self.collaborators = Collaborators(settings, service, feedback or FeedbackStore(settings.feedback_db),
+                                           Gate(settings.cooldown_seconds, settings.max_in_flight), LiveViews())
         self.synced_commands: list[app_commands.AppCommand] = []
+
+    @property
+    def settings(self) -> Settings:
+        """Return the settings every cog reads."""
+        return self.collaborators.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.collaborators.settings = settings
+
+    @property
+    def service(self) -> NewsService:
+        """Return the answering service every cog calls."""
+        return self.collaborators.service
+
+    @service.setter
+    def service(self, service: NewsService) -> None:
+        self.collaborators.service = service
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        """Return the feedback store the cogs and views record votes in."""
+        return self.collaborators.feedback
+
+    @property
+    def gate(self) -> Gate:
+        """Return the per-user cooldown and in-flight cap."""
+        return self.collaborators.gate
+
+    @property
+    def live_views(self) -> LiveViews:
+        """Return the views still listening for clicks."""
+        return self.collaborators.live_views
 
     async def setup_hook(self) -> None:
         """Load the model and index once, off the event loop, then add the cogs and sync the slash commands."""
@@ -69,8 +102,8 @@ class NewsBot(commands.Bot):
         except NewsbotError as error:
             # Keep running: questions say what's wrong, and /reindex can build a missing index.
             log.error("newsbot is not ready: %s", error)
-        await self.add_cog(Questions(self))
-        await self.add_cog(Sources(self))
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
         await self.sync_commands()
 
     async def sync_commands(self) -> None:

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord_bot import embeds
-from bot.discord_bot.cogs.common import report_error, send_ephemeral, send_pages, user_text
+from bot.discord_bot.messaging import report_error, send_ephemeral, send_pages, user_text
 
 if TYPE_CHECKING:
-    from bot.answer.compose import Answer
-    from bot.answer.service import SourceView
+    from bot.answer.types import Answer, SourceView
     from bot.discord_bot.feedback import FeedbackStore
 
 log = logging.getLogger("bot.discord")

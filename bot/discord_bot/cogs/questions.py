@@ -7,19 +7,19 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import embeds
-from bot.discord_bot.cogs.common import NO_PINGS, report_error, user_text
+from bot.discord_bot import embeds, limits
+from bot.discord_bot.cogs.common import Collaborators, HasCollaborators
+from bot.discord_bot.messaging import NO_PINGS, report_error, user_text
 from bot.discord_bot.views import AnswerView
 
 if TYPE_CHECKING:
-    from bot.answer.compose import Answer
-    from bot.discord_bot.client import NewsBot
+    from bot.answer.types import Answer
 
 log = logging.getLogger("bot.discord")
 
@@ -30,8 +30,9 @@ _QUESTION_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 class Questions(commands.Cog):
     """Answers questions wherever the bot is asked, always in a thread when it can start one."""
 
-    def __init__(self, bot: NewsBot) -> None:
+    def __init__(self, bot: commands.Bot, parts: Collaborators) -> None:
         self.bot = bot
+        self.parts = parts
         # thread id -> the thread's first question, the context for follow-ups; oldest threads are forgotten first.
         self.threads: OrderedDict[int, str] = OrderedDict()
 
@@ -58,7 +59,7 @@ class Questions(commands.Cog):
         return [role.id for role in me.roles if role.is_bot_managed()] if isinstance(me, discord.Member) else []
 
     def _listened(self, channel: object) -> bool:
-        wanted = {name.casefold() for name in self.bot.settings.channels}
+        wanted = {name.casefold() for name in self.parts.settings.channels}
         if not wanted:
             return False
         candidates = [channel]
@@ -89,7 +90,7 @@ class Questions(commands.Cog):
         if message.author.bot or message.type not in _QUESTION_TYPES or not self.addressed(message):
             return
         bot_id = self.bot.user.id if self.bot.user else 0
-        question = embeds.question_from_message(message.content, bot_id, self._bot_role_ids(message))
+        question = limits.question_from_message(message.content, bot_id, self._bot_role_ids(message))
         try:
             await self.answer_message(message, question)
         except Exception as error:  # the last line of defence: one failure must not stop the bot
@@ -99,25 +100,22 @@ class Questions(commands.Cog):
     async def answer_message(self, message: discord.Message, question: str) -> None:
         """Check, answer and reply to one question asked in a message."""
         # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
-        cleaned = self.bot.service.clean(question)
+        cleaned = self.parts.service.clean(question)
         if not cleaned.has_words:
             await self._say(message, message.channel, embeds.NO_QUESTION)
             return
-        refusal = self.bot.gate.admit(message.author.id)
-        if refusal:
-            await self._say(message, message.channel, refusal)
-            return
-        try:
+        async with self.parts.gate.slot(message.author.id) as refusal:
+            if refusal:
+                await self._say(message, message.channel, refusal)
+                return
             destination, context = await self._destination(message, cleaned.text)
             with contextlib.suppress(discord.HTTPException):
                 await destination.typing()
             try:
-                answer = await asyncio.to_thread(self.bot.service.ask, question, context)
+                answer = await asyncio.to_thread(self.parts.service.ask, question, context)
             except Exception as error:
                 await self._say(message, destination, user_text(error, f"answering message {message.id}"))
                 return
-        finally:
-            self.bot.gate.release()
         try:
             await self._send_answer(message, destination, answer, context)
         except discord.HTTPException as error:
@@ -134,7 +132,7 @@ class Questions(commands.Cog):
             return channel, context
         if isinstance(channel, discord.TextChannel):
             try:
-                thread = await message.create_thread(name=embeds.thread_name(question), auto_archive_duration=1440)
+                thread = await message.create_thread(name=limits.thread_name(question), auto_archive_duration=1440)
             except discord.HTTPException as error:
                 log.warning("could not start a thread in channel %s (%s): answering in the channel", channel.id, error)
             else:
@@ -144,13 +142,13 @@ class Questions(commands.Cog):
 
     async def _send_answer(self, message: discord.Message, destination: discord.abc.Messageable, answer: Answer,
                            context: str | None) -> None:
-        view = AnswerView(answer, self.bot.feedback, context=context)
+        view = AnswerView(answer, self.parts.feedback, context=context)
         embed = embeds.answer_embed(answer)
         if destination is message.channel:
             await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
         else:
             await destination.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
-        self.bot.live_views.keep(view)
+        self.parts.live_views.keep(view)
 
     async def _say(self, message: discord.Message, destination: discord.abc.Messageable, text: str) -> None:
         """Send a short note, as a reply when in the question's own channel; failures are only logged."""
@@ -168,36 +166,38 @@ class Questions(commands.Cog):
                             work: Callable[[str], Answer]) -> Answer | None:
         """Validate, pass the gate, defer, then run the blocking work off the event loop."""
         # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
-        if not self.bot.service.clean(text).has_words:
+        if not self.parts.service.clean(text).has_words:
             await interaction.response.send_message(embeds.NO_QUESTION, ephemeral=True, allowed_mentions=NO_PINGS)
             return None
-        refusal = self.bot.gate.admit(interaction.user.id)
-        if refusal:
-            await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
-            return None
-        try:
+        async with self.parts.gate.slot(interaction.user.id) as refusal:
+            if refusal:
+                await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
+                return None
             await interaction.response.defer(thinking=True)
             return await asyncio.to_thread(work, text)
-        finally:
-            self.bot.gate.release()
 
     @app_commands.command(name="timeline", description="What the articles said on a topic, oldest first, with quotes.")
-    @app_commands.describe(topic="A topic, e.g. negotiations with Russia")
+    @app_commands.describe(topic="A topic, e.g. the budget talks")
     async def timeline(self, interaction: discord.Interaction, topic: str) -> None:
         """Show every distinct statement on a topic in date order: how a position changed over time."""
-        result = await self._answer_slash(interaction, topic, self.bot.service.timeline)
+        result = await self._answer_slash(interaction, topic, self.parts.service.timeline)
         if result is not None:
             await interaction.followup.send(embed=embeds.timeline_embed(result), allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="ask", description="Ask a question about the news; the answer quotes the articles.")
-    @app_commands.describe(question="Your question, e.g. What did Crosetto say about troops?")
+    @app_commands.describe(question="Your question, e.g. What did the minister say about the budget?")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         """Answer a question with cited quotes, plus Passages and feedback buttons."""
-        answer = await self._answer_slash(interaction, question, self.bot.service.ask)
+        answer = await self._answer_slash(interaction, question, self.parts.service.ask)
         if answer is None:
             return
-        view = AnswerView(answer, self.bot.feedback)
+        view = AnswerView(answer, self.parts.feedback)
         await interaction.followup.send(embed=embeds.answer_embed(answer), view=view, allowed_mentions=NO_PINGS,
                                         wait=True)
-        self.bot.live_views.keep(view)
+        self.parts.live_views.keep(view)
 
+
+async def setup(bot: commands.Bot) -> None:
+    """Load the cog as an extension, with the collaborators the bot carries."""
+    parts = cast("HasCollaborators", bot).collaborators
+    await bot.add_cog(Questions(bot, parts))

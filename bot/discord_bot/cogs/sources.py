@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot import embeds
-from bot.discord_bot.cogs.common import NO_PINGS, send_ephemeral
+from bot.discord_bot.cogs.common import Collaborators, HasCollaborators
+from bot.discord_bot.messaging import NO_PINGS, send_ephemeral
 from bot.discord_bot.views import SourceTextView
 from embeddings.errors import NewsbotError
 
 if TYPE_CHECKING:
-    from bot.discord_bot.client import NewsBot
     from embeddings.index import BuildReport
     from embeddings.records import SourceInfo
 
@@ -28,15 +28,16 @@ MAX_SEARCH_K = 10
 class Sources(commands.Cog):
     """Thin commands over NewsService; all blocking work runs in a worker thread."""
 
-    def __init__(self, bot: NewsBot) -> None:
+    def __init__(self, bot: commands.Bot, parts: Collaborators) -> None:
         self.bot = bot
+        self.parts = parts
         self._catalog: list[SourceInfo] | None = None
         self._reindexing = asyncio.Lock()
 
     async def catalog(self) -> list[SourceInfo]:
         """Return every article, newest first, cached until the next reindex."""
         if self._catalog is None:
-            self._catalog = await asyncio.to_thread(self.bot.service.sources)
+            self._catalog = await asyncio.to_thread(self.parts.service.sources)
         return self._catalog
 
     # ------------------------------------------------------------------ /search
@@ -47,20 +48,17 @@ class Sources(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: str,
                      k: app_commands.Range[int, 1, MAX_SEARCH_K] | None = None) -> None:
         """Rank passages for a query."""
-        cleaned = self.bot.service.clean(query)
+        cleaned = self.parts.service.clean(query)
         if not cleaned.has_words:
             await send_ephemeral(interaction, "Please give a query.")
             return
-        refusal = self.bot.gate.admit(interaction.user.id)
-        if refusal:
-            await send_ephemeral(interaction, refusal)
-            return
-        try:
+        async with self.parts.gate.slot(interaction.user.id) as refusal:
+            if refusal:
+                await send_ephemeral(interaction, refusal)
+                return
             await interaction.response.defer(thinking=True)
-            count = k or min(self.bot.settings.top_k, MAX_SEARCH_K)
-            hits = await asyncio.to_thread(self.bot.service.search, query, count)
-        finally:
-            self.bot.gate.release()
+            count = k or min(self.parts.settings.top_k, MAX_SEARCH_K)
+            hits = await asyncio.to_thread(self.parts.service.search, query, count)
         # The service searches on the cleaned query; an over-long one was cut, and the reply says so.
         notice = " ".join(cleaned.notices) or None
         await interaction.followup.send(notice, embed=embeds.search_embed(cleaned.text, hits),
@@ -74,11 +72,11 @@ class Sources(commands.Cog):
     async def source(self, interaction: discord.Interaction, source_id: str) -> None:
         """Show an article by id, with a button for its full text."""
         await interaction.response.defer(thinking=True)
-        view = await asyncio.to_thread(self.bot.service.source, source_id)
+        view = await asyncio.to_thread(self.parts.service.source, source_id)
         buttons = SourceTextView(view)
         await interaction.followup.send(embed=embeds.source_embed(view), view=buttons, allowed_mentions=NO_PINGS,
                                         wait=True)
-        self.bot.live_views.keep(buttons)
+        self.parts.live_views.keep(buttons)
 
     @source.autocomplete("source_id")
     async def source_autocomplete(self, interaction: discord.Interaction,
@@ -97,14 +95,14 @@ class Sources(commands.Cog):
     async def sources(self, interaction: discord.Interaction) -> None:
         """List the corpus with dates and ids."""
         await interaction.response.defer(thinking=True)
-        self._catalog = await asyncio.to_thread(self.bot.service.sources)
+        self._catalog = await asyncio.to_thread(self.parts.service.sources)
         await interaction.followup.send(embed=embeds.sources_embed(self._catalog), allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="about", description="Show the model, the number of passages and the corpus dates.")
     async def about(self, interaction: discord.Interaction) -> None:
         """Describe what the bot runs on."""
         await interaction.response.defer(thinking=True)
-        about = await asyncio.to_thread(self.bot.service.about)
+        about = await asyncio.to_thread(self.parts.service.about)
         await interaction.followup.send(embed=embeds.about_embed(about), allowed_mentions=NO_PINGS)
 
     # ------------------------------------------------------------------ /reindex
@@ -131,7 +129,13 @@ class Sources(commands.Cog):
         await interaction.followup.send(embeds.reindex_text(report), ephemeral=True, allowed_mentions=NO_PINGS)
 
     def _reindex(self) -> BuildReport:
-        report = self.bot.service.reindex()
+        report = self.parts.service.reindex()
         # Load the new index now so that the next question doesn't pay for it.
-        self.bot.service.warm_up()
+        self.parts.service.warm_up()
         return report
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Load the cog as an extension, with the collaborators the bot carries."""
+    parts = cast("HasCollaborators", bot).collaborators
+    await bot.add_cog(Sources(bot, parts))

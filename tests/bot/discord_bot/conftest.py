@@ -1,28 +1,11 @@
-"""Discord bot fixtures: one bot per test over the shared service, driven offline by simcord."""
+"""Discord test values: synthetic passages and an answer far over every Discord limit."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.answer.compose import Answer, Citation
-from bot.answer.service import NewsService
-from bot.discord_bot.client import create_bot
-from bot.settings import Settings
+from bot.answer.types import Answer, Citation
 from embeddings.records import Chunk, Hit, SourceInfo
-
-
-@pytest.fixture()
-def bot_settings(settings: Settings, tmp_path: Path) -> Settings:
-    """The session settings with a private feedback database."""
-    return settings.with_overrides(feedback_db=tmp_path / "feedback.sqlite3")
-
-
-@pytest.fixture()
-def simcord_bot(bot_settings: Settings, service: NewsService):
-    """The bot under test, over the shared real service (no second model)."""
-    return create_bot(bot_settings, service=service)
 
 
 def _hit(rank: int, text: str, *, source_id: str = "004_347bbc5789c47b0a", title: str | None = "A title",

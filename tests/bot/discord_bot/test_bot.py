@@ -14,9 +14,9 @@ import simcord
 from discord.ext import commands
 from simcord import assert_error
 
-from bot.answer.compose import Answer
 from bot.answer.service import NewsService
-from bot.discord_bot import embeds
+from bot.answer.types import Answer
+from bot.discord_bot import embeds, limits
 from bot.discord_bot.client import create_bot
 from bot.discord_bot.feedback import FeedbackStore
 from bot.settings import Settings
@@ -308,7 +308,7 @@ async def test_about_shows_the_model_and_never_the_token(bot_settings: Settings,
         [embed] = result.response.embeds
         about = service.about()
         shown = {f.name: f.value for f in embed.fields}
-        assert shown["Model"] == embeds.md(about["model"])
+        assert shown["Model"] == limits.md(about["model"])
         assert shown["Passages"] == str(about["passages"])
         assert shown["Corpus dates"] == f"{about['first_date']} to {about['last_date']}"
         everything = json.dumps([r.json for r in env.http_requests], default=str)
@@ -335,7 +335,7 @@ async def test_reindex_is_hidden_from_and_refused_to_plain_members(bot_settings:
 
 async def test_reindex_by_an_admin_reports_what_changed(tmp_path: Path, real_embedder) -> None:
     seeds = tmp_path / "seeds"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "seeds", seeds)
+    shutil.copytree(Path(__file__).resolve().parents[3] / "seeds", seeds)
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", feedback_db=tmp_path / "fb.sqlite3",
                         cooldown_seconds=0.0)
     private = NewsService(settings, real_embedder)

@@ -9,9 +9,11 @@ import pytest
 
 from bot.discord_bot import embeds
 from bot.discord_bot.client import run_bot
-from bot.discord_bot.cogs.common import Gate
+from bot.discord_bot.gate import Gate
 from bot.settings import Settings
 from embeddings.errors import ConfigError
+
+pytestmark = pytest.mark.fast
 
 TOKEN = "MTIz.not-a-real-token.SECRETPART"
 

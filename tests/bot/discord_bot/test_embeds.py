@@ -7,12 +7,13 @@ import random
 import discord
 import pytest
 
-from bot.answer.compose import NOT_FOUND, Answer, Citation
-from bot.answer.service import SourceView
-from bot.discord_bot import embeds
+from bot.answer.types import NOT_FOUND, Answer, Citation, SourceView
+from bot.discord_bot import embeds, limits
 from embeddings.errors import IndexMissingError, SourceNotFoundError
 from embeddings.index import BuildReport
 from embeddings.records import Article, Chunk, SourceInfo
+
+pytestmark = pytest.mark.fast
 
 
 def assert_within_limits(embed: discord.Embed) -> None:
@@ -26,7 +27,7 @@ def assert_within_limits(embed: discord.Embed) -> None:
     assert len(embed.footer.text or "") <= 2048
     assert len(embed.author.name or "") <= 256
     assert len(embed) <= 6000
-    assert embeds.embed_parts_ok(embed)
+    assert limits.embed_parts_ok(embed)
 
 
 # --------------------------------------------------------------------------- primitives
@@ -35,33 +36,33 @@ def assert_within_limits(embed: discord.Embed) -> None:
 @pytest.mark.parametrize("limit", [0, 1, 2, 5, 10, 100])
 def test_shorten_respects_the_limit_and_marks_cuts(limit: int) -> None:
     text = "word " * 50
-    out = embeds.shorten(text, limit)
+    out = limits.shorten(text, limit)
     assert len(out) <= limit
     if limit > 1:
         assert out.endswith("…")
-    assert embeds.shorten("short", 10) == "short"
+    assert limits.shorten("short", 10) == "short"
 
 
 def test_split_text_pieces_fit_and_keep_all_words() -> None:
     rng = random.Random(7)
     words = ["".join(rng.choice("abcdefgh") for _ in range(rng.randint(1, 12))) for _ in range(3000)]
     text = " ".join(words[:1000]) + ".\n\n" + "\n".join(words[1000:2000]) + " " + "x" * 5000
-    pieces = embeds.split_text(text, 2000)
+    pieces = limits.split_text(text, 2000)
     assert all(0 < len(p) <= 2000 for p in pieces)
     assert "".join("".join(p.split()) for p in pieces) == "".join(text.split())
-    assert embeds.split_text("", 10) == []
+    assert limits.split_text("", 10) == []
 
 
 def test_question_from_message_strips_only_the_bot() -> None:
     content = "<@42> <@!42>  What did <@7> say?  <@&99> <@&5>"
-    assert embeds.question_from_message(content, 42, [99]) == "What did <@7> say? <@&5>"
+    assert limits.question_from_message(content, 42, [99]) == "What did <@7> say? <@&5>"
 
 
 def test_thread_name_is_readable_and_short() -> None:
-    name = embeds.thread_name("<@1> @everyone <@&2> in <#3> " + "why " * 100)
+    name = limits.thread_name("<@1> @everyone <@&2> in <#3> " + "why " * 100)
     assert 0 < len(name) <= 100
     assert "<@" not in name and "<#" not in name and "@everyone" not in name
-    assert embeds.thread_name("   ") == "Question"
+    assert limits.thread_name("   ") == "Question"
 
 
 # --------------------------------------------------------------------------- fit_embed
@@ -73,7 +74,7 @@ def test_fit_embed_enforces_every_limit() -> None:
         embed.add_field(name=f"name {n} " * 100, value=f"value {n} " * 500)
     embed.set_footer(text="f" * 5000)
     embed.set_author(name="a" * 1000)
-    fitted = embeds.fit_embed(embed)
+    fitted = limits.fit_embed(embed)
     assert_within_limits(fitted)
     assert fitted.fields[-1].value.endswith("more not shown")
 
@@ -86,17 +87,17 @@ def test_fit_embed_fuzz() -> None:
             embed.add_field(name="N" * rng.randint(0, 400), value="V " * rng.randint(0, 900))
         if rng.random() < 0.5:
             embed.set_footer(text="F" * rng.randint(1, 3000))
-        assert_within_limits(embeds.fit_embed(embed))
+        assert_within_limits(limits.fit_embed(embed))
 
 
 def test_fit_embed_leaves_small_embeds_alone() -> None:
     embed = discord.Embed(title="Title", description="Text").add_field(name="a", value="b")
-    assert embeds.fit_embed(embed).to_dict() == embed.to_dict()
+    assert limits.fit_embed(embed).to_dict() == embed.to_dict()
 
 
 def test_paginate_respects_message_totals() -> None:
     many = [discord.Embed(description="x" * 3000) for _ in range(25)]
-    pages = embeds.paginate(many)
+    pages = limits.paginate(many)
     assert sum(len(p) for p in pages) == 25
     for page in pages:
         assert len(page) <= 10
@@ -139,7 +140,7 @@ def test_unanswered_shows_leads(make_hit) -> None:
                     leads=tuple(make_hit(r, "lead " * 400) for r in range(1, 9)))
     embed = embeds.answer_embed(answer)
     assert_within_limits(embed)
-    assert embed.description.startswith(embeds.md(NOT_FOUND))
+    assert embed.description.startswith(limits.md(NOT_FOUND))
     assert len(embed.fields) == 8
     assert embed.fields[0].name.startswith("#1 · ")
 

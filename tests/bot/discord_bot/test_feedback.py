@@ -10,6 +10,8 @@ import pytest
 
 from bot.discord_bot.feedback import FeedbackStore
 
+pytestmark = pytest.mark.fast
+
 USER = 123456789012345678
 
 

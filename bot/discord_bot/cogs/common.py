@@ -1,0 +1,32 @@
+"""What every cog is given when it is loaded: the collaborators the client built once, passed in, never imported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.answer.service import NewsService
+from bot.discord_bot.feedback import FeedbackStore
+from bot.discord_bot.gate import Gate
+from bot.discord_bot.views import LiveViews
+from bot.settings import Settings
+
+
+@dataclass
+class Collaborators:
+    """The service that answers, the settings, the feedback store, the gate and the live views of one bot.
+
+    One object per bot, shared by its cogs: settings swapped here are what every cog reads next.
+    """
+
+    settings: Settings
+    service: NewsService
+    feedback: FeedbackStore
+    gate: Gate
+    live_views: LiveViews
+
+
+class HasCollaborators(Protocol):
+    """A bot that carries its collaborators (as the client does), so that an extension's setup can pass them on."""
+
+    collaborators: Collaborators
