@@ -80,13 +80,11 @@ def load_average() -> float:
 
 
 def read_questions(path: Path) -> list[str]:
-    """Read question texts from JSON Lines (a `question` field) or plain lines."""
-    questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            questions.append(str(json.loads(line)["question"]) if line.startswith("{") else line)
-    return questions
+    """Read question texts from JSON Lines (a `question` field) or plain lines, with newsbot's one reader."""
+    from bot.answer.inputs import open_question_file, read_question_lines
+
+    with open_question_file(path, sys.stdin) as handle:
+        return [line.question for line in read_question_lines(handle, str(path))]
 
 
 def timed(function: Callable[[], object], rounds: int = 1) -> list[float]:

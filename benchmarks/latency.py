@@ -10,9 +10,6 @@ import numpy as np
 
 from benchmarks.common import agreement, flat_top, run_json_child, say, summarize, timed
 
-DEFAULT_QUESTION = "What did Crosetto say about troops?"
-
-
 BACKEND_NAMES = ("torch", "torch-bf16", "onnx", "onnx-int8")
 
 

@@ -206,7 +206,7 @@ def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, roun
     figures = {"chunks": len(index.chunks), "articles": len(index.articles),
                "sentences": len(index.sentence_vectors), "faiss": index.manifest.get("faiss", {}).get("factory"),
                "load_s": round(load_s, 3), "rss_before_load_mb": before_mb, "peak_rss_after_load_mb": loaded_mb,
-               "sentence_scan": retriever._sentence_ranking, "search": summarize(search),
+               "sentence_scan": retriever.scans_every_sentence, "search": summarize(search),
                "search_without_sentence_scan": summarize(without_scan),
                "search_with_embedding": summarize(search_embed), "ask": summarize(ask), "peak_rss_mb": peak_mb}
     # What the load spends on checksums: the same load without them (after the peak above is taken, as this
