@@ -80,3 +80,38 @@ def seeds_copy(tmp_path: Path) -> Path:
     target = tmp_path / "seeds"
     shutil.copytree(SEEDS, target)
     return target
+
+
+@pytest.fixture()
+def bot_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The session settings with a private feedback database."""
+    return settings.with_overrides(feedback_db=tmp_path / "feedback.sqlite3")
+
+
+@pytest.fixture()
+def simcord_bot(bot_settings: Settings, service: NewsService):
+    """The Discord bot under test (simcord drives it offline), over the shared real service (no second model)."""
+    from bot.discord_bot.client import create_bot
+
+    return create_bot(bot_settings, service=service)
+
+
+@pytest.fixture(scope="session")
+def fake_embedder():
+    """The fast tier's embedder: deterministic hashed word vectors, no model."""
+    from tests.fakes import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fake_service(tmp_path_factory: pytest.TempPathFactory, fake_embedder) -> NewsService:
+    """A service over an index of the real seeds built with the fake embedder: the whole flow in a second."""
+    base = tmp_path_factory.mktemp("fast")
+    shutil.copytree(SEEDS, base / "seeds")
+    fast = Settings(seeds_dir=base / "seeds", index_dir=base / "index", feedback_db=base / "feedback.sqlite3",
+                    cooldown_seconds=0.0)
+    svc = NewsService(fast, fake_embedder)
+    svc.reindex()
+    svc.load()
+    return svc

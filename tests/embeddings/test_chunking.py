@@ -5,6 +5,8 @@ import pytest
 from embeddings.chunking import chunk_article, split_sentences
 from embeddings.records import ChunkerConfig
 
+pytestmark = pytest.mark.fast
+
 
 def sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in split_sentences(text, 0, len(text))]

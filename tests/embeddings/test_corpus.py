@@ -5,6 +5,8 @@ import pytest
 from embeddings.corpus import parse_article, read_corpus
 from embeddings.errors import CorpusError
 
+pytestmark = pytest.mark.fast
+
 
 def by_id(articles):
     return {a.source_id: a for a in articles}

@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from embeddings.index import CHUNK_VECTORS, MANIFEST, build_index, load_index
 from embeddings.records import ChunkerConfig
 
 CHUNKER = ChunkerConfig()
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
 def build(seeds: Path, index_dir: Path, embedder, **kwargs):
@@ -125,3 +127,24 @@ def test_a_passage_vector_is_the_normalized_mean_of_its_sentences(service) -> No
     # A single-sentence passage is its sentence.
     single = next(i for i, rows in enumerate(index.sentence_rows) if len(rows) == 1)
     assert np.allclose(derived[single], index.sentence_vectors[index.sentence_rows[single][0]], atol=1e-6)
+
+
+@pytest.mark.fast
+def test_fast_an_added_article_is_the_only_one_embedded(tmp_path, fake_embedder) -> None:
+    from tests.fakes import HashingEmbedder
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    counting = HashingEmbedder()
+    calls: list[int] = []
+    original = counting.embed
+    counting.embed = lambda texts, progress=None: calls.append(len(texts)) or original(texts, progress)
+    first = build_index(read_corpus(seeds).articles, counting, CHUNKER, tmp_path / "index")
+    again = build_index(read_corpus(seeds).articles, counting, CHUNKER, tmp_path / "index")
+    assert first.added and again.up_to_date and calls == [first.embedded]
+    (seeds / "999_new.txt").write_text("A new article\n\nThe council said the bridge would open in May.\n",
+                                       encoding="utf-8")
+    added = build_index(read_corpus(seeds).articles, counting, CHUNKER, tmp_path / "index")
+    assert added.added == ("999_new",) and calls[-1] == added.embedded == 1
+    index = load_index(tmp_path / "index", counting.model_name, CHUNKER)
+    assert "999_new" in index.articles

@@ -1,13 +1,15 @@
 """BM25 and top-k: the pieces of keyword ranking that do not need an index."""
-
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
+import pytest
 from scipy import sparse
 
 from embeddings.lexical import BM25, BM25Builder, tokenize, top_k
+
+pytestmark = pytest.mark.fast
 
 
 def reference_bm25_scores(texts: list[str], query: str, k1: float = 1.2, b: float = 0.75) -> np.ndarray:

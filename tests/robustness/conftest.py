@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.answer.service import NewsService
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 
 
@@ -133,7 +133,3 @@ async def reconnect_gateway(env) -> None:
     with env._bot_scope():
         router.identify(0, replay_guilds=True)
     await env.settle()
-
-
-# The Discord fixtures the robustness tests share with tests/bot/discord_bot.
-from tests.bot.discord_bot.conftest import bot_settings, simcord_bot  # noqa: E402, F401

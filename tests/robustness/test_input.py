@@ -12,9 +12,10 @@ import pytest
 import simcord
 from click.testing import CliRunner
 
-from bot.answer.compose import NOT_FOUND, Answer
+from bot.answer.contract import answer_json
 from bot.answer.inputs import NO_WORDS, OTHER_LANGUAGE_NOTICE, clean_question
 from bot.answer.service import NewsService
+from bot.answer.types import NOT_FOUND, Answer
 from bot.cli.app import cli
 from bot.discord_bot import embeds
 from bot.discord_bot.client import create_bot
@@ -87,7 +88,7 @@ def test_a_20000_character_question_is_answered_on_its_first_part_with_a_notice(
     cut = service.ask(answer.question)
     assert (answer.answered, answer.answer, answer.citations, cut.notices) == (cut.answered, cut.answer,
                                                                                cut.citations, ())
-    assert answer.as_dict()["notices"] == list(answer.notices)
+    assert answer_json(answer)["notices"] == list(answer.notices)
     assert service.search(LONG)  # a long query is cut too, never refused
     timeline = service.timeline(LONG)
     assert timeline.notices == answer.notices

@@ -17,7 +17,7 @@ import discord
 import simcord
 
 from bot.answer.service import NewsService
-from bot.discord_bot import embeds
+from bot.discord_bot import embeds, limits
 from bot.discord_bot.client import create_bot
 from bot.settings import Settings
 from tests.bot.discord_bot.test_bot import assert_pings_nobody
@@ -148,8 +148,8 @@ def crowd(env: simcord.Env):
 async def test_a_burst_of_200_questions_from_20_users_each_gets_exactly_one_reply(
         bot_settings: Settings, service: NewsService) -> None:
     """The production limits (5 s cooldown, 4 in flight): everyone hears back once; nothing queues or is lost."""
-    limits = bot_settings.with_overrides(cooldown_seconds=5.0, max_in_flight=4)
-    async with simcord.run(create_bot(limits, service=service), settle_timeout=600) as env:
+    production = bot_settings.with_overrides(cooldown_seconds=5.0, max_in_flight=4)
+    async with simcord.run(create_bot(production, service=service), settle_timeout=600) as env:
         channel, users, mention = crowd(env)
         asked: dict[int, int] = {}
         with LoopLag() as lag:
@@ -181,8 +181,8 @@ async def test_a_burst_of_200_questions_from_20_users_each_gets_exactly_one_repl
 async def test_200_questions_from_20_users_in_waves_are_all_answered_and_the_loop_stays_responsive(
         bot_settings: Settings, service: NewsService) -> None:
     """Twenty users ask at the same moment, ten times over: all 200 answered, 20 at a time, loop lag measured."""
-    limits = bot_settings.with_overrides(cooldown_seconds=5.0, max_in_flight=USERS)
-    async with simcord.run(create_bot(limits, service=service), settle_timeout=600) as env:
+    waves = bot_settings.with_overrides(cooldown_seconds=5.0, max_in_flight=USERS)
+    async with simcord.run(create_bot(waves, service=service), settle_timeout=600) as env:
         channel, users, mention = crowd(env)
         asked: dict[int, str] = {}
         with LoopLag() as lag:
@@ -207,7 +207,7 @@ async def test_200_questions_from_20_users_in_waves_are_all_answered_and_the_loo
         titles = {thread.id: thread.history()[-1].embeds[0].title
                   for thread in channel.threads if thread.history() and thread.history()[-1].embeds}
         # Each answer went to its own question's thread, titled with that question.
-        assert all(titles[message_id] == embeds.shorten(text, 256) for message_id, text in asked.items())
+        assert all(titles[message_id] == limits.shorten(text, 256) for message_id, text in asked.items())
         assert env.bot.gate.in_flight == 0
         # Answers run in worker threads: the loop only waits for the GIL between them. Generous on shared CI.
         assert lag.worst < 2.0

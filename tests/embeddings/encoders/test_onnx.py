@@ -27,7 +27,7 @@ from embeddings.encoders.onnx_runtime import (
 )
 from embeddings.errors import ModelLoadError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
 OWN_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
 
@@ -80,7 +80,8 @@ def test_fused_model_has_onnxruntime_bert_operators(onnx_dir: Path, onnx_encoder
 
 def test_fused_and_plain_models_give_the_same_token_embeddings(onnx_dir: Path, articles) -> None:
     import onnxruntime as ort
-    from benchmarks.bench import long_chunks, token_counter
+
+    from benchmarks.common import long_chunks, token_counter
 
     # Ingestion-sized passages (what the fused model is for), a text past 256 tokens, and short texts, in
     # batches of other sizes than the export's checks.
@@ -200,7 +201,7 @@ def test_batch_order_and_size_do_not_change_vectors(onnx_dir: Path, onnx_encoder
 
 def test_long_batches_run_in_parts_with_the_same_vectors(onnx_dir: Path, onnx_encoder: OnnxQueryEncoder,
                                                          articles, monkeypatch) -> None:
-    from benchmarks.bench import long_chunks, token_counter
+    from benchmarks.common import long_chunks, token_counter
 
     # 20 passages of ~210 tokens in one batch of 32: three runs of at most RUN_TOKENS (2048) tokens.
     passages = [*long_chunks(articles, count_tokens=token_counter(onnx_dir))[:20], "short", ""]
