@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: setup index run test lint bench eval clean
+.PHONY: setup index run test test-fast lint bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,18 +24,23 @@ run: setup
 	$(PY) -m bot run
 
 lint: setup
-	$(PY) -m ruff check bot embeddings tests
+	$(PY) -m ruff check bot embeddings benchmarks tests
 
+# Both tiers: the fast one (a deterministic fake embedder, no model) and the real model, FAISS and seeds.
 test: setup lint
 	$(PY) -m pytest -q
 
+test-fast: setup lint
+	$(PY) -m pytest -q -m fast
+
 bench: setup
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
-	$(PY) -m bot bench --questions ../shared/eval/dev_questions.jsonl --sizes $(or $(SIZES),10000,100000)
+	$(PY) -m benchmarks --questions ../shared/eval/dev_questions.jsonl --sizes $(or $(SIZES),10000,100000)
 
 eval: index
 	$(PY) -m bot eval --questions ../shared/eval/dev_questions.jsonl
 	$(PY) -m bot eval --questions tests/data/questions.jsonl
+	$(PY) -m bot eval --questions tests/data/questions_heldout.jsonl
 
 clean:
 	rm -rf $(VENV) .newsbot
