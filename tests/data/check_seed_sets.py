@@ -19,9 +19,9 @@ Usage: python3 check.py [--quiet]   (exit status 1 on any error)
 """
 import json
 import re
-from difflib import SequenceMatcher
 import sys
 from collections import Counter
+from difflib import SequenceMatcher
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -142,9 +142,8 @@ def check_gold(where, item, is_multi=False):
                     err(where, f"evidence_all source {pair['source']} not among sources")
                 if norm(pair["phrase"]) not in texts.get(pair["source"], ""):
                     err(where, f"evidence_all phrase {pair['phrase']!r} not in {pair['source']}")
-    if is_multi:
-        if not ea or len({p.get("source") for p in ea if isinstance(p, dict)}) < 2:
-            err(where, "multi_source needs evidence_all over >= 2 sources")
+    if is_multi and (not ea or len({p.get("source") for p in ea if isinstance(p, dict)}) < 2):
+        err(where, "multi_source needs evidence_all over >= 2 sources")
 
 
 def register_id(where, i):

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html.parser
-import io
 import json
 import os
 import re
@@ -153,7 +152,7 @@ class Archive:
             self._tar = None
         else:
             self._zip = None
-            self._tar = tarfile.open(path, "r:*")
+            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 (closed by close(), like the zip)
 
     def read(self, member: str) -> bytes:
         if self._zip is not None:
