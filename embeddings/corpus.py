@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from embeddings.chrome import classify, reads_as_prose
 from embeddings.errors import CorpusError
 from embeddings.records import Article, Span
 
@@ -149,13 +150,32 @@ def _read_lines(text: str) -> tuple[dict[str, str], list[Span], list[tuple[str, 
             noise.append(("boilerplate", (start, end)))
             breaks.add(len(body))
             continue
-        if (_CAPTION_CREDIT.search(line) and _is_fragment(line)) or (number > 0 and _is_fragment(line)):
+        if ((_CAPTION_CREDIT.search(line) and _is_fragment(line)) or (number > 0 and _is_fragment(line))) and \
+                not reads_as_prose(line):
             noise.append(("caption", (start, end)))
             breaks.add(len(body))
             continue
         body.append((start, end))
 
-    return found, body, noise, breaks
+    return found, *_without_chrome(text, body, noise, breaks)
+
+
+def _without_chrome(text: str, body: list[Span], noise: list[tuple[str, Span]], breaks: set[int]
+                    ) -> tuple[list[Span], list[tuple[str, Span]], set[int]]:
+    """Move the body lines that read as a page's chrome to the noise, breaking the body where they were."""
+    reasons = classify([text[start:end] for start, end in body])
+    kept: list[Span] = []
+    new_breaks: set[int] = set()
+    for position, (span, reason) in enumerate(zip(body, reasons, strict=True)):
+        if position in breaks:
+            new_breaks.add(len(kept))
+        if reason is None:
+            kept.append(span)
+        else:
+            noise.append(("chrome", span))
+            new_breaks.add(len(kept))
+    noise.sort(key=lambda item: item[1])
+    return kept, noise, new_breaks
 
 
 def _metadata_values(found: Mapping[str, str], metadata: Mapping[str, object]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 Span = tuple[int, int]
 
 # Bump when article cleaning or sentence splitting changes: indexes built by older rules are then rebuilt.
-CHUNKING_VERSION = 1
+CHUNKING_VERSION = 3
 
 
 @dataclass(frozen=True)
