@@ -129,6 +129,18 @@ class NewsIndex:
                 texts[row] = text
         return texts
 
+    def rows_of(self, source_id: str) -> list[int]:
+        """Return the FAISS rows of an article's chunks, in order."""
+        if self.store is not None:
+            return self.store.rows_of(source_id)
+        return [row for row, chunk in enumerate(self.chunks) if chunk.source_id == source_id]
+
+    def sources_of_rows(self, rows: Sequence[int]) -> dict[int, str]:
+        """Return the article id of each chunk row."""
+        if self.store is not None:
+            return self.store.sources_of_rows(rows)
+        return {row: self.chunks[row].source_id for row in rows}
+
     def chunks_of(self, source_id: str) -> list[Chunk]:
         """Return an article's chunks in order."""
         if self.store is not None:

@@ -163,6 +163,14 @@ class BM25:
             np.add.at(scores, self.arrays.indices[start:end], self.arrays.data[start:end])
         return scores
 
+    def documents_with(self, term: str) -> np.ndarray:
+        """Return the positions of the documents that hold a stemmed term, ascending (its postings)."""
+        column = self.vocabulary.get(term)
+        if column is None:
+            return np.zeros(0, dtype=np.int64)
+        start, end = int(self._bounds[column]), int(self._bounds[column + 1])
+        return np.sort(np.asarray(self.arrays.indices[start:end], dtype=np.int64))
+
     def term_idf(self, term: str) -> float:
         """Return a term's inverse document frequency; a term no document has gets the highest."""
         column = self.vocabulary.get(term)

@@ -96,6 +96,16 @@ class Retriever:
         """Return a stemmed term's inverse document frequency (a term no passage has gets the highest)."""
         return self.bm25.term_idf(term)
 
+    def chunks_with(self, terms: Sequence[str]) -> list[int]:
+        """Return the rows of the chunks that hold every one of some stemmed terms."""
+        postings = [self.bm25.documents_with(term) for term in dict.fromkeys(terms)]
+        if not postings:
+            return []
+        rows = postings[0]
+        for other in postings[1:]:
+            rows = np.intersect1d(rows, other, assume_unique=True)
+        return [int(r) for r in rows]
+
     @property
     def scans_every_sentence(self) -> bool:
         """True when hybrid search ranks every sentence; past max_sentence_scan only the candidates' sentences."""

@@ -164,6 +164,21 @@ class MetadataStore:
         first, last = self._one("SELECT MIN(date), MAX(date) FROM articles WHERE date IS NOT NULL AND date != ''")
         return first, last
 
+    def rows_of(self, source_id: str) -> list[int]:
+        """Return the rows of an article's chunks in order (an index lookup)."""
+        return [int(r[0]) for r in self._all("SELECT row FROM chunks WHERE source_id = ? ORDER BY row", (source_id,))]
+
+    def sources_of_rows(self, rows: Sequence[int]) -> dict[int, str]:
+        """Return the article id of each chunk row, in pages of bound parameters."""
+        found: dict[int, str] = {}
+        rows = [int(r) for r in rows]
+        for offset in range(0, len(rows), 500):
+            page = rows[offset : offset + 500]
+            marks = ",".join("?" * len(page))
+            found.update((int(r), s) for r, s in self._all(f"SELECT row, source_id FROM chunks WHERE row IN ({marks})",
+                                                          tuple(page)))
+        return found
+
     def chunks_of(self, source_id: str) -> list[Chunk]:
         """Return an article's chunks in order (an index lookup, not a scan)."""
         rows = self._all(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE source_id = ? ORDER BY row", (source_id,))

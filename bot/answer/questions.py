@@ -4,10 +4,8 @@ speaker it asks for and the kind of answer it expects. Pure functions over text.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from bot.answer.attribution import NAME_PATTERN, person_name
 from embeddings.lexical import STOPWORDS, stem, tokenize
 
 # Words that frame a question rather than name its subject.
@@ -56,13 +54,23 @@ _LIGHT_VERBS = frozenset(
     went gone going come comes came coming put puts putting keep keeps kept keeping hold holds held holding set
     sets setting let lets""".split()
 )
+# "What did X say ...", "How did X react ...", "according to X": X may be typed in lower case ("what did downer say").
+_NAME_WORDS = r"[A-Za-z][\w’'.-]*(?:\s+[A-Za-z][\w’'.-]*){0,3}?"
 _SAY_QUESTION = re.compile(
-    rf"\b(?:did|does|do|has|have|had|is|was)\s+(?P<name>{NAME_PATTERN})\s+(?:\w+ly\s+)?"
-    r"(?:say|said|see|saw|think|feel|expect|tell|told|state|stated|claim|claimed|believe|argue|argued|mean|"
-    r"want|warn|warned|"
-    r"propose|proposed|suggest|suggested|call|called|reply|replied|respond|responded|add|added)\b"
-    rf"|\baccording to\s+(?P<source>{NAME_PATTERN})"
+    rf"\b(?:did|does|do|has|have|had|is|was|will|would)\s+(?P<name>{_NAME_WORDS})\s+(?:\w+ly\s+)?"
+    r"(?P<verb>say|said|see|saw|think|feel|expect|tell|told|state|stated|claim|claimed|believe|argue|argued|mean|"
+    r"want|warn|warned|propose|proposed|suggest|suggested|call|called|reply|replied|respond|responded|add|added|"
+    r"react|reacted|describe|described|explain|explained|reveal|revealed|announce|announced|promise|promised|"
+    r"predict|predicted|admit|admitted|deny|denied|accuse|accused|comment|commented|make of|think of)\b"
+    rf"|\baccording to\s+(?P<source>{_NAME_WORDS})\s*[?,.]|\b(?P<who>{_NAME_WORDS})['’]s\s+(?:view|views|"
+    r"opinion|position|stance|take|comments?|remarks?|reaction|response|words|statement)\b",
+    re.IGNORECASE,
 )
+# Words that start the phrase but are not part of a name ("did the minister", "does he").
+_PHRASE_NOISE = frozenset("the a an his her their its he she they it you we i".split())
+_REACTION = re.compile(r"\b(?:react|reacted|respond|responded|reaction|response)\b", re.IGNORECASE)
+_LEADING = frozenset("what which who how why when where is are was were does did do has have had in".split())
+
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
                  r"thousands?|millions?|billions?|half|quarter")
 _MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
@@ -94,20 +102,15 @@ class Reading:
     event_verbs: tuple[str, ...]
     speaker: str | None
     expects: str | None
+    # True when the question asks how someone reacted, which the text may tell with them in a compound subject.
+    reaction: bool = False
 
 
 def read_question(question: str) -> Reading:
     """Read a question: content terms, names, explicit topic, asked event, asked speaker, expected answer kind."""
     return Reading(question, tuple(question_terms(question)), tuple(question_names(question)),
                    tuple(topic_terms(question)), tuple(event_verbs(question)), asked_speaker(question),
-                   expected_kind(question))
-
-
-def with_known_speaker(reading: Reading, people: Container[str]) -> Reading:
-    """Keep the asked speaker only when the articles name that person ('according to <an outlet>' asks nobody)."""
-    if reading.speaker is None or reading.speaker in people:
-        return reading
-    return replace(reading, speaker=None)
+                   expected_kind(question), bool(_REACTION.search(question)))
 
 
 def question_terms(question: str) -> list[str]:
@@ -166,11 +169,22 @@ def event_verbs(question: str) -> list[str]:
 
 
 def asked_speaker(question: str) -> str | None:
-    """Return the person a 'what did X say' or 'according to X' question asks about."""
+    """Return who a 'what did X say', 'how did X react' or 'according to X' question asks about, as typed
+    ('Steve Waugh', 'downer'); None for a pronoun, and for a role ('the minister'), which is not a name."""
     match = _SAY_QUESTION.search(question)
     if not match:
         return None
-    return person_name(match.group("name") or match.group("source"))
+    # "Which agencies reported X's comments?" asks for the agencies, not for what X said.
+    if match.group("who") and not re.match(r"\s*(?:what|how|why|in)\b", question, re.IGNORECASE):
+        return None
+    phrase = (match.group("name") or match.group("source") or match.group("who") or "").strip(" ,.?")
+    words = phrase.split()
+    while words and words[0].lower() in _LEADING:
+        words.pop(0)
+    phrase = " ".join(words)
+    if not words or words[0].lower() in _PHRASE_NOISE or all(w.lower() in NOT_NAMES for w in words):
+        return None
+    return phrase
 
 
 def expected_kind(question: str) -> str | None:

@@ -1,21 +1,22 @@
 import pytest
 
-from bot.answer.abstain import unknown_words
+from bot.answer.abstain import corpus_words, unknown_words
 from bot.answer.questions import event_verbs, question_names, read_question, topic_terms
 
 pytestmark = pytest.mark.fast
 
 
 def missing_names(question, vocabulary, prefixes):
-    return list(unknown_words(read_question(question), vocabulary, prefixes).names)
+    unknown = unknown_words(read_question(question), corpus_words(vocabulary))
+    return list(unknown.names + unknown.speaker)
 
 
 def missing_topic_words(question, vocabulary):
-    return list(unknown_words(read_question(question), vocabulary, frozenset()).topic)
+    return list(unknown_words(read_question(question), corpus_words(vocabulary)).topic)
 
 
 def missing_event(question, vocabulary):
-    return list(unknown_words(read_question(question), vocabulary, frozenset()).event)
+    return list(unknown_words(read_question(question), corpus_words(vocabulary)).event)
 
 
 VOCABULARY = {"crosetto", "russia", "use", "weapon", "troop", "italian", "moscow", "itali", "defens", "2024"}
