@@ -5,11 +5,13 @@ or a number, the answer says so."""
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 
 from bot.answer.abstain import Decision
-from bot.answer.attribution import speaker_bonus, speakers_by_sentence
+from bot.answer.attribution import Voices, read_voices, speaker_bonus
+from bot.answer.features import predicate_terms, question_kinds, rare_terms, sentence_features
 from bot.answer.questions import Reading
 from bot.answer.types import NOT_FOUND, Answer, AnswerConfig, Candidate, Citation, Point
 from embeddings.lexical import tokenize
@@ -26,30 +28,88 @@ def _coverage(terms: Sequence[str], text: str, weights: Mapping[str, float]) -> 
 
 def candidates_from_hits(
     reading: Reading, hits: Sequence[Hit], texts: Mapping[str, str], weights: Mapping[str, float],
-    config: AnswerConfig | None = None,
+    config: AnswerConfig | None = None, voices: Mapping[str, Voices] | None = None, asked: Sequence[str] = (),
+    unknown_names: int = 0, known_share: float = 1.0,
 ) -> list[Candidate]:
-    """Score every sentence of the retrieved passages against the question; only verbatim quotes are kept."""
+    """Score every sentence of the retrieved passages against the question; only verbatim quotes are kept.
+
+    `voices` says who speaks in each article's sentences; without it an article's voices are read from the
+    sentences of its passages at hand.
+    """
     config = config or AnswerConfig()
     terms = reading.terms
+    rare = rare_terms(terms, weights)
+    kinds = question_kinds(reading.text)
+    bigrams = set(itertools.pairwise(reading.terms))
+    predicate = predicate_terms(reading.text, terms)
     best: dict[tuple[str, Span], Candidate] = {}
-    speakers: dict[str, dict[Span, str | None]] = {}
+    known = dict(voices or {})
     for hit in hits:
         source_id = hit.chunk.source_id
         text = texts.get(source_id, "")
-        if source_id not in speakers:
-            spans = [s for h in hits if h.chunk.source_id == source_id for s in h.chunk.sentences]
-            speakers[source_id] = speakers_by_sentence(text, spans)
-        for span, similarity in zip(hit.chunk.sentences, hit.sentence_scores or (0.0,) * len(hit.chunk.sentences),
-                                    strict=False):
-            sentence = text[span[0] : span[1]]
-            relevance = (config.sentence_weight * similarity + config.passage_weight * hit.dense_score
-                         + config.coverage_weight * _coverage(terms, sentence, weights))
+        if text[hit.chunk.start : hit.chunk.end] != hit.chunk.text:
+            # The passage is not its article's text at its offsets (the article changed under the index): none of
+            # its sentences can be quoted.
+            continue
+        if source_id not in known:
+            spans = sorted({s for h in hits if h.chunk.source_id == source_id for s in h.chunk.sentences})
+            known[source_id] = read_voices(text, spans)
+        voices_here = known[source_id]
+        for span, similarity, sentence, unit in _units(hit, text):
+            coverage = _coverage(terms, sentence, weights)
+            speakers = [voices_here.speaker(s) for s in unit]
+            subjects = [voices_here.subject(s) for s in unit]
+            speaker = next((p for p in speakers if p in asked), None) or next((p for p in speakers if p), None)
+            subject = next((p for p in subjects if p in asked), None) or next((p for p in subjects if p), None)
+            features = sentence_features(
+                reading, sentence, _terms(sentence), similarity=similarity, passage=hit.dense_score,
+                coverage=coverage, rare=rare, lexical=hit.lexical_score, rank=hit.rank,
+                chunk_number=_chunk_number(hit.chunk.chunk_id), speaker=speaker, subject=subject, asked=asked,
+                kinds=kinds, unknown_names=unknown_names, pair=len(unit) > 1, bigrams=_bigram_share(bigrams, sentence),
+                known_share=known_share, predicate=predicate)
+            if config.model is not None:
+                relevance = config.model.probability(features)
+            else:
+                relevance = (config.sentence_weight * similarity + config.passage_weight * hit.dense_score
+                             + config.coverage_weight * coverage)
+                if len(unit) > 1:
+                    relevance -= 1.0  # the hand-set weights rank single sentences; pairs only for the model
             key = (source_id, span)
             if key not in best or best[key].relevance < relevance:
                 best[key] = Candidate(hit.source, hit.chunk.chunk_id, span, sentence, relevance, similarity,
-                                      speakers[source_id].get(span))
+                                      speaker, subject, features)
     kept = [c for c in best.values() if verified(c.text, texts, c.source.source_id, c.span)]
     return sorted(kept, key=lambda c: (-c.relevance, c.source.source_id, c.span))
+
+
+# A two-sentence quote (a statement and the sentence that completes it) is at most this long.
+MAX_PAIR_CHARS = 600
+
+
+def _units(hit: Hit, text: str) -> list[tuple[Span, float, str, tuple[Span, ...]]]:
+    """A passage's candidate quotes: each sentence, and each two consecutive sentences (the answer often comes in
+    the sentence after the one that names the topic), with the best sentence similarity of each."""
+    sentences = list(hit.chunk.sentences)
+    scores = list(hit.sentence_scores or (0.0,) * len(sentences))
+    units = [(span, score, text[span[0] : span[1]], (span,)) for span, score in zip(sentences, scores, strict=False)]
+    for (first, a), (second, b) in itertools.pairwise(zip(sentences, scores, strict=False)):
+        if second[1] - first[0] <= MAX_PAIR_CHARS:
+            units.append(((first[0], second[1]), max(a, b), text[first[0] : second[1]], (first, second)))
+    return units
+
+
+def _bigram_share(bigrams: set[tuple[str, str]], sentence: str) -> float:
+    """The share of the question's consecutive term pairs that the sentence has consecutively too."""
+    if not bigrams:
+        return 0.0
+    tokens = tokenize(sentence)
+    return len(bigrams & set(itertools.pairwise(tokens))) / len(bigrams)
+
+
+def _chunk_number(chunk_id: str) -> int:
+    """The position of a chunk in its article, from its id ('source#3' -> 3)."""
+    number = chunk_id.rpartition("#")[2]
+    return int(number) if number.isdigit() else 0
 
 
 @functools.lru_cache(maxsize=4096)
@@ -120,7 +180,9 @@ def _groups(candidates: list[Candidate], score, config: AnswerConfig) -> list[li
             if all(m.source.source_id != candidate.source.source_id for m in home):
                 home.append(candidate)
             continue
-        if len(groups) < config.max_points and score(candidate) >= score(top) - config.margin:
+        close = (score(candidate) >= config.model.point_below if config.model is not None
+                 else score(candidate) >= score(top) - config.margin)
+        if len(groups) < config.max_points and close:
             groups.append([candidate])
     return groups
 
@@ -137,13 +199,18 @@ def compose_answer(reading: Reading, decision: Decision, hits: Sequence[Hit],
     config = config or AnswerConfig()
     if not decision.answer:
         return declined(reading.text, hits, decision.reason, decision.confidence)
-    speaker = reading.speaker
+    asked = decision.asked
 
     def score(c: Candidate) -> float:
-        return c.relevance + (speaker_bonus(c.speaker, c.text, speaker, config) if speaker else 0.0)
+        if config.model is not None:
+            return c.relevance
+        return c.relevance + (speaker_bonus(c.speaker, c.text, asked, config) if asked else 0.0)
 
     groups = _groups(list(decision.candidates), score, config)
-    groups.sort(key=lambda g: (min((m.source.date or "9999") for m in g), -score(g[0])))
+    if config.by_date:
+        groups.sort(key=lambda g: (min((m.source.date or "9999") for m in g), -score(g[0])))
+    else:
+        groups.sort(key=lambda g: -max(score(m) for m in g))
     citations, points, notes = _cite(groups, score)
     dates = sorted({c.date for c in citations if c.date})
     lines = []

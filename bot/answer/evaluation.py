@@ -99,6 +99,18 @@ def answer_correct(question: Question, answer: Answer) -> bool:
     )
 
 
+def lead_answers(question: Question, answer: Answer) -> bool:
+    """True when the answer's first point is carried by a gold source quoting an evidence phrase."""
+    if not question.answerable or not answer.answered or not answer.points:
+        return False
+    first = {n for n in answer.points[0].citations}
+    return any(
+        c.n in first and c.source_id in question.sources
+        and any(normalize(p) in normalize(c.quote) for p in question.evidence)
+        for c in answer.citations
+    )
+
+
 def evaluate(
     questions: Iterable[Question],
     search: Callable[[str, int], Sequence[Hit]],
@@ -116,7 +128,8 @@ def evaluate(
         rows.append({
             "id": question.qid, "type": question.kind, "question": question.question,
             "answerable": question.answerable, "rank": rank, "answered": answer.answered,
-            "correct": answer_correct(question, answer), "evidence_all": [found, required],
+            "correct": answer_correct(question, answer), "lead": lead_answers(question, answer),
+            "evidence_all": [found, required],
             "quotes": len(answer.citations), "quotes_verbatim": quotes_ok,
             "cited": sorted({c.source_id for c in answer.citations}), "confidence": round(answer.confidence, 4),
         })
@@ -146,21 +159,29 @@ def _summarize(rows: list[dict]) -> dict[str, object]:
             sum(r["evidence_all"][0] for r in with_all) / sum(r["evidence_all"][1] for r in with_all), 4
         ) if with_all else None,
         "answer_accuracy": share([r["correct"] for r in rows]),
+        # The first point answers, among answerable questions.
+        "lead": share([r["lead"] for r in answerable]),
         "answered_unanswerable": sum(1 for r in unanswerable if r["answered"]),
+        "unanswerable_declined": share([not r["answered"] for r in unanswerable]),
         "abstained_answerable": sum(1 for r in answerable if not r["answered"]),
+        "false_decline_rate": share([not r["answered"] for r in answerable]),
         "quotes_verbatim": round(sum(r["quotes_verbatim"] for r in rows) / quotes, 4) if quotes else None,
     }
 
 
+_SHORT = {"evidence_all_coverage": "ev_all", "answer_accuracy": "accuracy", "unanswerable_declined": "unans_decl",
+          "false_decline_rate": "false_decl", "quotes_verbatim": "verbatim"}
+
+
 def render_evaluation(result: Mapping[str, object]) -> str:
     """Render evaluation figures as a table, overall and per question type."""
-    columns = ("questions", "hit@5", "mrr@10", "evidence_all_coverage", "answer_accuracy",
-               "answered_unanswerable", "quotes_verbatim")
-    header = f"{'':<26}" + "".join(f"{c[:14]:>15}" for c in columns)
+    columns = ("questions", "hit@5", "mrr@10", "evidence_all_coverage", "answer_accuracy", "lead",
+               "unanswerable_declined", "false_decline_rate", "quotes_verbatim")
+    header = f"{'':<26}" + "".join(f"{_SHORT.get(c, c):>11}" for c in columns)
     lines = [header]
 
     def line(name: str, figures: Mapping[str, object]) -> str:
-        cells = "".join(f"{('-' if figures.get(c) is None else figures.get(c))!s:>15}" for c in columns)
+        cells = "".join(f"{('-' if figures.get(c) is None else figures.get(c))!s:>11}" for c in columns)
         return f"{name:<26}{cells}"
 
     lines.append(line("all", result))
@@ -171,6 +192,6 @@ def render_evaluation(result: Mapping[str, object]) -> str:
         lines.append("")
         lines.append("Misses:")
         for row in misses:
-            lines.append(f"  {row['id']} rank={row['rank']} answered={row['answered']} "
+            lines.append(f"  {row['id']} [{row['type']}] rank={row['rank']} answered={row['answered']} "
                          f"conf={row['confidence']} cited={','.join(row['cited'])}: {row['question']}")
     return "\n".join(lines)

@@ -6,16 +6,25 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bot.answer.abstain import decide, synonym_checks, unknown_words, vocabulary_prefixes
-from bot.answer.attribution import named_people
+from bot.answer.abstain import (
+    CorpusWords,
+    Unknown,
+    corpus_words,
+    decide,
+    missing,
+    synonym_checks,
+    unknown_words,
+)
 from bot.answer.compose import candidates_from_hits, compose_answer
 from bot.answer.inputs import NO_WORDS, Cleaned, clean_question
-from bot.answer.questions import read_question, with_known_speaker
-from bot.answer.types import TIMELINE_CONFIG, Answer, AnswerConfig, SourceView
+from bot.answer.model import AnswerModel, load_model
+from bot.answer.questions import Reading, read_question
+from bot.answer.types import TIMELINE_CONFIG, Answer, AnswerConfig, Candidate, SourceView
+from bot.answer.voices import VoiceReader
 from bot.settings import Settings
 from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.encoders import Embedder
@@ -33,6 +42,8 @@ log = logging.getLogger(__name__)
 # How many passages feed the answer composer; the user-facing `k` only limits what is shown.
 ANSWER_CANDIDATES = 8
 TIMELINE_CANDIDATES = 16
+# Passages of an asked person's statements (best first) added to the retrieved ones for a "what did X say".
+STATEMENT_PASSAGES = 24
 # Word vectors kept per process for that comparison (~1.5 KB each).
 WORD_CACHE = 20_000
 
@@ -46,19 +57,35 @@ def make_embedder(settings: Settings) -> Embedder:
     return build_embedder(settings.model, settings.backend, settings.batch_size, onnx_dir=onnx_dir)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A question read and retrieved for: the passages, every scored candidate sentence, what the corpus lacks."""
+
+    reading: Reading
+    hits: tuple[Hit, ...]
+    candidates: tuple[Candidate, ...]
+    unknown: Unknown
+    similarity: dict[str, float]
+    asked: tuple[str, ...]
+
+
 class NewsService:
     """Loads the index and model once and answers questions, searches and source look-ups."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, model: AnswerModel | None = None,
+                 *, fitted: bool = True) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
+        # The fitted answer model (bot/answer/answer_model.json) unless one is given; fitted=False ranks with the
+        # hand-set weights, as the model's own fit does.
+        self.model = model if model is not None or not fitted else load_model()
         self._lock = threading.RLock()
         self._index: NewsIndex | None = None
         self._retriever: Retriever | None = None
-        self._prefixes: frozenset[str] | None = None
+        self._words_of_corpus: CorpusWords | None = None
         self._words: OrderedDict[str, np.ndarray] = OrderedDict()
         self._words_lock = threading.Lock()
-        self._people_of: tuple[NewsIndex, frozenset[str]] | None = None
+        self._voices: VoiceReader | None = None
 
     @property
     def index(self) -> NewsIndex:
@@ -88,14 +115,14 @@ class NewsService:
                         f"the index is older than the seeds ({len(stale)} articles changed: "
                         f"{', '.join(stale[:3])}{'...' if len(stale) > 3 else ''}): run `newsbot index`"
                     )
-            self._index, self._retriever, self._prefixes = self._open()
+            self._index, self._retriever, self._words_of_corpus = self._open()
 
-    def _open(self) -> tuple[NewsIndex, Retriever, frozenset[str]]:
-        """Load the index at the configured path with its retriever and name prefixes, ready to serve."""
+    def _open(self) -> tuple[NewsIndex, Retriever, CorpusWords]:
+        """Load the index at the configured path with its retriever and the corpus's words, ready to serve."""
         index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker)
         limit_search_threads(self.settings.search_threads)
         retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
-        return index, retriever, vocabulary_prefixes(list(retriever.vocabulary))
+        return index, retriever, corpus_words(retriever.vocabulary)
 
     def warm_up(self) -> None:
         """Load the index and the model so that the first question is fast."""
@@ -124,37 +151,75 @@ class NewsService:
 
     def _compose(self, question: str, context: str | None, candidates: int, config: AnswerConfig | None) -> Answer:
         cleaned = self.clean(question)
-        question = cleaned.text
         if not cleaned.has_words:
-            return Answer(question, False, NO_WORDS, notices=cleaned.notices)
+            return Answer(cleaned.text, False, NO_WORDS, notices=cleaned.notices)
+        config = replace(config or AnswerConfig(), model=self.model)
+        prepared = self.prepare(cleaned.text, context, candidates, config)
+        decision = decide(prepared.reading, prepared.candidates, prepared.unknown, prepared.similarity, config,
+                          prepared.asked)
+        answer = compose_answer(prepared.reading, decision, prepared.hits, config)
+        return replace(answer, notices=cleaned.notices) if cleaned.notices else answer
+
+    def prepare(self, question: str, context: str | None = None, candidates: int = ANSWER_CANDIDATES,
+                config: AnswerConfig | None = None) -> Prepared:
+        """Retrieve for a (cleaned) question and score every candidate sentence: all that deciding and composing
+        an answer need. The answer model's fit reads the candidates from here too."""
         config = config or AnswerConfig()
         context = self.clean(context).text if context else None
         query = f"{context} {question}" if context else question
-        index, retriever, prefixes = self._snapshot()
-        hits = retriever.search(query, max(candidates, self.settings.top_k))
-        texts = {hit.chunk.source_id: index.articles[hit.chunk.source_id].text for hit in hits}
+        index, retriever, words, voice_reader = self._snapshot()
+        vector = retriever.embed_query(query)
+        hits = retriever.search(query, max(candidates, self.settings.top_k), query_vector=vector)
+        reading = read_question(question)
+        asked: tuple[str, ...] = ()
+        pool = list(hits)
+        if reading.speaker:
+            # Everyone the asked name means, and everything they say, across every article that names them.
+            asked = tuple(p.name for p in voice_reader.people_named(reading.speaker))
+            if asked:
+                pool += self._statement_hits(index, voice_reader, asked, vector, hits)
+        texts = {hit.chunk.source_id: index.articles[hit.chunk.source_id].text for hit in pool}
+        voices = {source_id: voice_reader.voices(source_id) for source_id in texts}
         weights = {term: retriever.idf(term) for term in tokenize(query)}
-        reading = with_known_speaker(read_question(question), self._people(index))
-        unknown = unknown_words(reading, retriever.vocabulary, prefixes)
+        unknown = unknown_words(reading, words)
         similarity = self._best_similarity(synonym_checks(unknown, hits))
-        sentences = candidates_from_hits(reading, hits, texts, weights, config)
-        answer = compose_answer(reading, decide(reading, sentences, unknown, similarity, config), hits, config)
-        return replace(answer, notices=cleaned.notices) if cleaned.notices else answer
+        weighing = missing(unknown, similarity, config)[1]
+        total = sum(weights.get(t, 0.0) for t in reading.terms)
+        known = sum(weights.get(t, 0.0) for t in reading.terms if words.has_form(t))
+        sentences = candidates_from_hits(reading, pool, texts, weights, config, voices, asked, len(weighing),
+                                         known / total if total else 1.0)
+        return Prepared(reading, tuple(hits), tuple(sentences), unknown, similarity, asked)
 
-    def _snapshot(self) -> tuple[NewsIndex, Retriever, frozenset[str]]:
-        """Return one consistent (index, retriever, name prefixes), even while a reindex swaps them."""
+    def _statement_hits(self, index: NewsIndex, voice_reader: VoiceReader, people: tuple[str, ...],
+                        vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
+        """The passages that hold the asked people's statements, best statement first, as extra candidates."""
+        statements = voice_reader.statements(list(people))
+        if not statements:
+            return []
+        similarity = voice_reader.similarity(statements, vector)
+        best: dict[int, float] = {}
+        for statement, score in zip(statements, similarity, strict=True):
+            best[statement.chunk_row] = max(best.get(statement.chunk_row, -1.0), float(score))
+        seen = {hit.chunk.chunk_id for hit in hits}
+        found = []
+        for row in sorted(best, key=lambda r: -best[r])[:STATEMENT_PASSAGES]:
+            chunk = index.chunks[row]
+            if chunk.chunk_id in seen:
+                continue
+            rows = list(index.sentence_rows[row])
+            sentence_scores = tuple(float(s) for s in index.sentence_vectors[rows] @ vector) if rows else ()
+            found.append(Hit(chunk, 0.0, index.source(chunk.source_id), 0, float(index.chunk_vectors[row] @ vector),
+                             0.0, sentence_scores))
+        return found
+
+    def _snapshot(self) -> tuple[NewsIndex, Retriever, CorpusWords, VoiceReader]:
+        """Return one consistent (index, retriever, corpus words, voices), even while a reindex swaps them."""
         with self._lock:
             self.load()
-            assert self._index is not None and self._retriever is not None and self._prefixes is not None
-            return self._index, self._retriever, self._prefixes
-
-    def _people(self, index: NewsIndex) -> frozenset[str]:
-        """Return the people the articles name (by surname), read once per loaded index."""
-        with self._lock:
-            if self._people_of is None or self._people_of[0] is not index:
-                people = frozenset().union(*(named_people(a.text) for a in index.articles.values()))
-                self._people_of = (index, people)
-            return self._people_of[1]
+            assert self._index is not None and self._retriever is not None and self._words_of_corpus is not None
+            if self._voices is None or self._voices.index is not self._index:
+                self._voices = VoiceReader(self._index, self._retriever)
+            return self._index, self._retriever, self._words_of_corpus, self._voices
 
     def _best_similarity(self, checks: dict[str, tuple[str, ...]]) -> dict[str, float]:
         """For each word, the best cosine of its vector to its candidate words' vectors."""
@@ -225,5 +290,5 @@ class NewsService:
         if not result.up_to_date or self._index is None:
             opened = self._open()
             with self._lock:
-                self._index, self._retriever, self._prefixes = opened
+                self._index, self._retriever, self._words_of_corpus = opened
         return result

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from embeddings.records import Article, Chunk, Hit, SourceInfo, Span
+
+if TYPE_CHECKING:
+    from bot.answer.model import AnswerModel
 
 NOT_FOUND = "The articles don't say."
 
@@ -24,10 +28,15 @@ class AnswerConfig:
     quote_bonus: float = 0.03
     # Cosine between single words above which a word of the passage stands in for a missing topic word.
     synonym_similarity: float = 0.6
+    # An answer leads with the statement that best answers; a timeline orders its statements by date.
+    by_date: bool = False
+    # The fitted answer model (bot/answer/model.py): when present, its probability is a sentence's relevance and
+    # its thresholds decide; the weights above rank only without it.
+    model: AnswerModel | None = None
 
 
-# A timeline keeps every distinct statement near the topic, not just the best few.
-TIMELINE_CONFIG = AnswerConfig(max_points=10, margin=0.3)
+# A timeline keeps every distinct statement near the topic, not just the best few, oldest first.
+TIMELINE_CONFIG = AnswerConfig(max_points=10, margin=0.3, by_date=True)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,10 @@ class Candidate:
     relevance: float
     similarity: float
     speaker: str | None
+    # The person the sentence opens with as its subject, who may act without speaking.
+    subject: str | None = None
+    # What the answer model reads about the sentence (bot/answer/features.py FEATURES).
+    features: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,7 @@
 from bot.answer.abstain import Unknown, decide
-from bot.answer.attribution import speaker_of, speakers_by_sentence
 from bot.answer.compose import candidates_from_hits, compose_answer, disagreement, near_duplicate
 from bot.answer.questions import read_question
 from bot.answer.types import Answer, AnswerConfig
-from embeddings.chunking import split_sentences
 from embeddings.records import Chunk, Hit, SourceInfo
 
 TROOPS = "What did Crosetto say about troops?"
@@ -52,7 +50,7 @@ def test_sources_that_disagree_on_a_year_are_flagged_with_both_sides(service):
 def test_a_speaker_question_prefers_that_speakers_words(service):
     answer = service.ask("What did Macron say about Western troops in Ukraine?")
     assert answer.answered
-    assert answer.citations[0].speaker == "Macron"
+    assert answer.citations[0].speaker == "Emmanuel Macron"
     assert "ruled out" in answer.citations[0].quote
 
 
@@ -86,19 +84,6 @@ def test_a_follow_up_is_read_with_the_earlier_question(service):
     answer = service.ask("and what about France?", context=TROOPS)
     assert answer.answered
     assert any("France" in c.quote for c in answer.citations)
-
-
-def test_speakers_are_attributed_where_the_text_makes_it_clear():
-    assert speaker_of('"We will win," Crosetto said.', None, None) == "Crosetto"
-    assert speaker_of("French President Emmanuel Macron recently said that it cannot be ruled out.", None, None) == (
-        "Macron"
-    )
-    assert speaker_of("He added that it would take years.", "Zelenskyy", "Crosetto") == "Zelenskyy"
-    assert speaker_of("On this, the minister replied: \"I don't know.\"", None, "Crosetto") == "Crosetto"
-    assert speaker_of("Russia holds some 20% of Ukrainian territory.", None, "Crosetto") is None
-    text = "President Volodymyr Zelenskyy previously said no. He added that Putin would need years."
-    spans = split_sentences(text, 0, len(text))
-    assert list(speakers_by_sentence(text, spans).values()) == ["Zelenskyy", "Zelenskyy"]
 
 
 def _hit(source_id: str, text: str, date: str, score: float = 0.8) -> Hit:

@@ -1,0 +1,178 @@
+"""Fit the answer model on the training questions: `python -m benchmarks.fit_answer_model` (docs/answer_model.md).
+
+For every training question, newsbot retrieves and scores its candidate sentences exactly as when answering (with the
+hand-set weights, so the fit never sees its own output); a sentence is a positive when it comes from a gold source
+and holds a gold evidence phrase. A logistic regression over bot/answer/features.py's features then gives each
+sentence the probability that it answers. The two thresholds (decline below, drop a point below) are chosen on the
+same training questions: the best answer accuracy whose false-decline rate stays at most --max-false-declines.
+Held-out questions are never read here: `newsbot eval` measures them with the model this writes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import click
+import numpy as np
+
+from bot.answer.abstain import decide
+from bot.answer.compose import compose_answer
+from bot.answer.evaluation import Question, answer_correct, read_questions
+from bot.answer.features import FEATURES, QUESTION_FEATURES, question_features
+from bot.answer.model import MODEL_FILE, AnswerModel, Logistic, logistic_as_dict
+from bot.answer.service import NewsService, Prepared
+from bot.answer.types import AnswerConfig
+from embeddings.lexical import normalize
+
+# The training sets, each with the corpus it is asked of: (seeds directory, index directory, question files).
+TRAINING = (
+    ("seeds", ".newsbot/index", ("../shared/eval/dev_questions.jsonl", "tests/data/questions.jsonl")),
+    (".newsbot/corpora/newsroom-txt", ".newsbot/newsroom-index", ("tests/data/newsroom/questions_train.jsonl",)),
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training question, prepared once: its candidates' features and labels."""
+
+    question: Question
+    prepared: Prepared
+    features: np.ndarray
+    labels: np.ndarray
+
+
+def positive(question: Question, source_id: str, text: str) -> bool:
+    """A sentence answers when it comes from a gold source and holds a gold evidence phrase."""
+    folded = normalize(text)
+    return question.answerable and source_id in question.sources and any(
+        normalize(p) in folded for p in question.evidence)
+
+
+def examples(seeds: Path, index: Path, files: tuple[str, ...]) -> list[Example]:
+    """Prepare every question of some files against one corpus."""
+    from bot.settings import Settings
+
+    service = NewsService(Settings.from_env().with_overrides(seeds_dir=seeds, index_dir=index), fitted=False)
+    found = []
+    for name in files:
+        for question in read_questions(Path(name)):
+            prepared = service.prepare(service.clean(question.question).text)
+            features = np.asarray([c.features for c in prepared.candidates], dtype=np.float64).reshape(
+                -1, len(FEATURES))
+            labels = np.asarray([positive(question, c.source.source_id, c.text) for c in prepared.candidates],
+                                dtype=np.float64)
+            found.append(Example(question, prepared, features, labels))
+    return found
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000) -> tuple[np.ndarray, float]:
+    """L2-regularized logistic regression by gradient descent, positives and negatives weighed equally."""
+    n, d = x.shape
+    weight_of = np.where(y > 0, 0.5 / max(y.sum(), 1), 0.5 / max(n - y.sum(), 1))
+    w, b = np.zeros(d), 0.0
+    rate = 0.5
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        error = (p - y) * weight_of
+        w -= rate * (x.T @ error + l2 * w / n)
+        b -= rate * float(error.sum())
+    return w, b
+
+
+def rescored(model: AnswerModel, prepared: Prepared) -> tuple:
+    """A question's candidates scored by the model's ranker, best first."""
+    return tuple(sorted((replace(c, relevance=model.probability(c.features)) for c in prepared.candidates),
+                        key=lambda c: -c.relevance))
+
+
+def figures(model: AnswerModel, data: list[Example]) -> dict[str, float]:
+    """Answer accuracy, first point answers and false declines of a model over prepared questions."""
+    config = replace(AnswerConfig(), model=model)
+    correct = lead = answerable = declined_answerable = 0
+    for example in data:
+        prepared = example.prepared
+        decision = decide(prepared.reading, rescored(model, prepared), prepared.unknown, prepared.similarity, config,
+                          prepared.asked)
+        answer = compose_answer(prepared.reading, decision, prepared.hits, config)
+        correct += answer_correct(example.question, answer)
+        if example.question.answerable:
+            answerable += 1
+            declined_answerable += not answer.answered
+            first = set(answer.points[0].citations) if answer.points else set()
+            lead += any(c.n in first and positive(example.question, c.source_id, c.quote) for c in answer.citations)
+    return {"accuracy": round(correct / len(data), 4), "lead": round(lead / max(answerable, 1), 4),
+            "false_decline_rate": round(declined_answerable / max(answerable, 1), 4), "questions": len(data)}
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float) -> Logistic:
+    """A logistic regression over standardized features."""
+    means, scales = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
+    w, b = fit_logistic((x - means) / scales, y, l2)
+    return Logistic(tuple(float(v) for v in w), float(b), tuple(float(v) for v in means),
+                    tuple(float(v) for v in scales))
+
+
+def question_rows(rank: Logistic, data: list[Example]) -> tuple[np.ndarray, np.ndarray]:
+    """Each question the hard rules leave to the decline model: its question features and whether it is
+    answerable."""
+    always = Logistic((0.0,) * len(QUESTION_FEATURES), 40.0, (0.0,) * len(QUESTION_FEATURES),
+                      (1.0,) * len(QUESTION_FEATURES))
+    model = AnswerModel(rank, always, 0.5, 0.0)
+    config = replace(AnswerConfig(), model=model)
+    rows, labels = [], []
+    for example in data:
+        prepared = example.prepared
+        decision = decide(prepared.reading, rescored(model, prepared), prepared.unknown, prepared.similarity, config,
+                          prepared.asked)
+        if decision.answer:
+            rows.append(question_features([(c.relevance, c.features) for c in decision.candidates]))
+            labels.append(float(example.question.answerable))
+    return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), default=MODEL_FILE, show_default=True)
+@click.option("--max-false-declines", type=float, default=0.05, show_default=True,
+              help="The highest share of answerable training questions the chosen thresholds may decline.")
+@click.option("--l2", type=float, default=1.0, show_default=True)
+def main(out: Path, max_false_declines: float, l2: float) -> None:
+    """Fit the answer model on the training questions and write it with its training figures."""
+    data = [e for seeds, index, files in TRAINING for e in examples(Path(seeds), Path(index), files)]
+    x = np.vstack([e.features for e in data if len(e.features)])
+    y = np.concatenate([e.labels for e in data if len(e.labels)])
+    rank = fit(x, y, l2)
+    qx, qy = question_rows(rank, data)
+    decline = fit(qx, qy, l2)
+    best: tuple[float, float, float, dict] | None = None
+    for below in np.round(np.arange(0.05, 0.95, 0.025), 3):
+        for point in np.round(np.arange(0.1, 0.95, 0.05), 3):
+            result = figures(AnswerModel(rank, decline, float(below), float(point)), data)
+            if result["false_decline_rate"] > max_false_declines:
+                continue
+            score = result["accuracy"] + 0.5 * result["lead"]
+            if best is None or score > best[0]:
+                best = (score, float(below), float(point), result)
+    if best is None:
+        raise click.ClickException("no thresholds keep false declines within the limit")
+    _, below, point, result = best
+    about = {
+        "fit_on": [f for _, _, files in TRAINING for f in files],
+        "questions": len(data), "candidates": len(y), "positives": int(y.sum()),
+        "questions_left_to_the_decline_model": len(qy), "of_them_answerable": int(qy.sum()),
+        "training_figures": result, "max_false_declines": max_false_declines, "l2": l2,
+        "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": "python -m benchmarks.fit_answer_model",
+    }
+    payload = {"rank": logistic_as_dict(rank, FEATURES), "decline": logistic_as_dict(decline, QUESTION_FEATURES),
+               "decline_below": below, "point_below": point, "about": about}
+    out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    click.echo(json.dumps({"rank": dict(zip(FEATURES, payload["rank"]["weights"], strict=True)),
+                           "decline": dict(zip(QUESTION_FEATURES, payload["decline"]["weights"], strict=True)),
+                           "decline_below": below, "point_below": point, **about}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
