@@ -188,7 +188,7 @@ class NewsService:
     def source(self, source_id: str) -> SourceView:
         """Return one article by id; unknown or malformed ids are simply not found."""
         source_id = source_id.strip()
-        if not SOURCE_ID.match(source_id) or source_id not in self.index.articles:
+        if not SOURCE_ID.fullmatch(source_id) or source_id not in self.index.articles:
             shown = source_id if len(source_id) <= 60 else source_id[:57] + "..."
             raise SourceNotFoundError(f"no such source: {shown!r} (try `newsbot sources`)")
         article = self.index.articles[source_id]
