@@ -21,11 +21,12 @@ from embeddings.chunking import chunk_article
 from embeddings.encoders import Embedder
 from embeddings.encoders.onnx_export import ensure_onnx
 from embeddings.encoders.onnx_runtime import ENCODER_DIR, read_export_info
-from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
-from embeddings.generations import MANIFEST, clean_leftovers, fsync_tree, index_lock, new_generation, switch
+from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, ModelLoadError
+from embeddings.generations import checked_index_path, clean_leftovers, fsync_tree, index_lock, new_generation, switch
 from embeddings.lexical import BM25, BM25Arrays, BM25Builder
 from embeddings.manifest import (
     FORMAT_VERSION,
+    MANIFEST,
     check_manifest,
     corpus_digest,
     expected_manifest_fields,
@@ -216,6 +217,7 @@ def build_index(
     say = report or (lambda message: None)
     articles = sorted(articles, key=lambda a: a.source_id)
     model = embedder.model_name
+    index_dir = checked_index_path(index_dir)
     with index_lock(index_dir):
         manifest = None
         with contextlib.suppress(IndexMissingError, IndexCorruptError):
@@ -322,6 +324,7 @@ def write_index(
     `chunks` and `sentence_rows` may be generators: they are read once, in step, and never held in a list.
     Returns the new generation's directory.
     """
+    index_dir = checked_index_path(index_dir)
     with index_lock(index_dir):
         return _write_generation(index_dir, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
                                  model=model, chunker=chunker)
@@ -343,8 +346,9 @@ def _write_generation(
     import faiss
 
     dimension = int(chunk_vectors.shape[1]) if chunk_vectors.ndim == 2 else 0
-    generation = new_generation(index_dir)
+    generation: Path | None = None
     try:
+        generation = new_generation(index_dir)
         lexical = BM25Builder()
         flat_rows = array.array("q")
         offsets = array.array("q", [0])
@@ -387,8 +391,13 @@ def _write_generation(
         (generation / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         fsync_tree(generation)
         switch(index_dir, generation)
-    except BaseException:
-        shutil.rmtree(generation, ignore_errors=True)
+    except BaseException as exc:
+        if generation is not None:
+            shutil.rmtree(generation, ignore_errors=True)
+        if isinstance(exc, OSError | sqlite3.Error):  # no permission, a read-only or full disk
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            raise IndexWriteError(f"cannot write the index at {index_dir} ({detail}): the previous index is "
+                                  f"unchanged") from exc
         raise
     return generation
 
