@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.ann import build_faiss, choose_index
-from embeddings.checksums import file_sha256
+from embeddings.checksums import cached_sha256, file_sha256
 from embeddings.chunking import chunk_article
 from embeddings.encoders import Embedder
 from embeddings.encoders.onnx_export import ensure_onnx
-from embeddings.encoders.onnx_runtime import ENCODER_DIR, read_export_info
+from embeddings.encoders.onnx_runtime import ENCODER_DIR, backend_files, read_export_info
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, ModelLoadError
 from embeddings.generations import checked_index_path, clean_leftovers, fsync_tree, index_lock, new_generation, switch
 from embeddings.lexical import BM25, BM25Arrays, BM25Builder
@@ -137,18 +137,26 @@ class NewsIndex:
         return [chunk for chunk in self.chunks if chunk.source_id == source_id]
 
 
-def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool = True) -> NewsIndex:
-    """Load an index after checking its manifest, settings and file checksums; large parts stay on disk."""
+def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool = True,
+               backend: str | None = None) -> NewsIndex:
+    """Load an index after checking its manifest, settings and file checksums; large parts stay on disk.
+
+    The ONNX encoder's files are checked too: those the backend reads (None: all; torch: none).
+    """
     import faiss
 
     # One generation throughout, even if a build switches the link while this reads.
     root = index_dir.resolve()
     manifest = read_manifest(root if root.is_dir() else index_dir)
     check_manifest(manifest, model, chunker, index_dir)
-    files = manifest.get("files", {})
-    for name in DATA_FILES:
-        path = root / name
-        if not path.is_file() or (verify and file_sha256(path) != files.get(name)):
+    files, encoder = manifest.get("files", {}), manifest.get("encoder") or {"files": {}}
+    checked = [(name, root / name, files.get(name)) for name in DATA_FILES] + [
+        (f"{ENCODER_DIR}/{name}", root / ENCODER_DIR / name, encoder["files"][name])
+        for name in backend_files(encoder["files"], backend)]
+    for name, path, digest in checked:
+        # The encoder by identity (once per process): it is ~90 MB, and also checked by the encoder that reads it.
+        hashed = cached_sha256 if name.startswith(ENCODER_DIR) else file_sha256
+        if not path.is_file() or (verify and hashed(path) != digest):
             raise IndexCorruptError(
                 f"index file {index_dir / name} is missing or fails its checksum: run `newsbot index --rebuild`"
             )
