@@ -11,14 +11,17 @@ import stat
 from pathlib import Path
 
 import pytest
+import simcord
 from click.testing import CliRunner
 
 from bot.answer.service import NewsService
 from bot.cli.app import cli
+from bot.discord_bot.client import create_bot
 from bot.settings import Settings
 from embeddings.corpus import SOURCE_ID, read_corpus
 from embeddings.errors import CorpusError, SourceNotFoundError
 from embeddings.files import Skipped, read_source_file
+from tests.bot.discord_bot.test_bot import world
 from tests.robustness.conftest import finishes, run_limited, tiny_seeds
 
 pytestmark = pytest.mark.fast
@@ -205,3 +208,21 @@ def test_a_file_name_with_a_newline_is_no_source_id(tmp_path: Path, fake_embedde
     assert sorted(service.index.articles) == ["000_tiny", "001_tiny"]
     with pytest.raises(SourceNotFoundError):
         service.source("harbour")
+
+
+async def test_the_bot_starts_with_a_metadata_file_of_the_wrong_shape_and_says_what_is_wrong(
+        tmp_path: Path, fake_embedder, caplog: pytest.LogCaptureFixture) -> None:
+    seeds = tiny_seeds(tmp_path / "seeds", 2)
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", feedback_db=tmp_path / "fb.sqlite3",
+                        cooldown_seconds=0.0)
+    NewsService(settings, fake_embedder).reindex()
+    (seeds / "metadata.json").write_text('{"articles": []}')  # then damaged, with the index in place
+    with caplog.at_level("ERROR"):
+        async with simcord.run(create_bot(settings, service=NewsService(settings, fake_embedder)),
+                               settle_timeout=30) as env:  # was: an AttributeError out of setup_hook
+            assert "newsbot is not ready" in caplog.text and "metadata.json: expected" in caplog.text
+            _, channel, alice = world(env)
+            result = await alice.slash(channel, "ask", question="What did the mayor say?")
+            reply = (result.followups or [result.response])[-1].content
+            assert "metadata.json: expected" in reply and "error id" not in reply
+            simcord.assert_error(env, CorpusError)  # reported to the user, as every known NewsbotError is
