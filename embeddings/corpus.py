@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,11 +12,13 @@ from pathlib import Path
 
 from embeddings.chrome import classify, reads_as_prose
 from embeddings.errors import CorpusError
+from embeddings.files import Skipped, read_source_file
 from embeddings.records import Article, Span
 
 METADATA_FILE = "metadata.json"
 # At most 100 characters: the longest value a Discord autocomplete choice can carry.
-SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# \A...\Z, not ^...$: `$` also matches before a final newline, and "harbour\n" is no id (use fullmatch).
+SOURCE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -53,6 +56,8 @@ _MAX_TITLE = 160
 # A news article is tens of kilobytes; a file far larger is a dump or a mistake, and would take minutes to embed.
 MAX_ARTICLE_BYTES = 2_000_000
 _MAX_CAPTION = 120
+# Titles, dates and outlets of every article: a few hundred bytes each.
+MAX_METADATA_BYTES = 64_000_000
 
 
 @dataclass(frozen=True)
@@ -211,15 +216,21 @@ def _segments(body: list[Span], breaks: set[int]) -> tuple[Span, ...]:
 
 
 def read_metadata(seeds_dir: Path) -> dict[str, dict[str, object]]:
-    """Read the optional metadata file beside the seeds."""
+    """Read the optional metadata file beside the seeds: {"articles": {id: {field: value}}}."""
     path = seeds_dir / METADATA_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
+    raw = read_source_file(path, seeds_dir, MAX_METADATA_BYTES, setting="")
+    if isinstance(raw, Skipped):
+        raise CorpusError(f"{path}: {raw.why}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CorpusError(f"{path}: not valid JSON ({exc})") from exc
-    articles = data.get("articles", {}) if isinstance(data, dict) else {}
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
+        why = exc if isinstance(exc, ValueError) else "nested too deep"
+        raise CorpusError(f"{path}: not valid JSON ({why})") from None
+    articles = data.get("articles", {}) if isinstance(data, dict) else None
+    if not isinstance(articles, dict):
+        raise CorpusError(f"{path}: expected {{\"articles\": {{source id: {{field: value}}}}}}")
     return {key: value for key, value in articles.items() if isinstance(value, dict)}
 
 
@@ -246,18 +257,13 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES) -> C
     seen: dict[str, str] = {}
     for path in sorted(seeds_dir.glob("*.txt")):
         source_id = path.stem
-        if not SOURCE_ID.match(source_id):
-            warnings.append(f"{path.name}: file name is not a valid source id, skipped")
+        if not SOURCE_ID.fullmatch(source_id):
+            shown = path.name if path.name.isprintable() else ascii(path.name)  # one line, whatever the name
+            warnings.append(f"{shown}: file name is not a valid source id, skipped")
             continue
-        try:
-            size = path.stat().st_size
-            if max_bytes is not None and size > max_bytes:
-                warnings.append(f"{path.name}: {size:,} bytes, over the {max_bytes:,} limit "
-                                f"(NEWSBOT_MAX_ARTICLE_BYTES), skipped")
-                continue
-            raw = path.read_bytes()
-        except OSError as exc:
-            warnings.append(f"{path.name}: cannot be read ({exc.strerror}), skipped")
+        raw = read_source_file(path, seeds_dir, max_bytes)
+        if isinstance(raw, Skipped):
+            warnings.append(raw.reason)
             continue
         text, problem = decode_seed(path, raw)
         if text is None:

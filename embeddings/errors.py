@@ -29,6 +29,10 @@ class IndexCorruptError(NewsbotError):
     """An index file is missing, truncated or fails its checksum."""
 
 
+class IndexWriteError(NewsbotError):
+    """The index cannot be written: no permission, a read-only or a full disk."""
+
+
 class IndexBusyError(NewsbotError):
     """Another process is building the index."""
 

@@ -16,16 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.ann import build_faiss, choose_index
-from embeddings.checksums import file_sha256
+from embeddings.checksums import cached_sha256, file_sha256
 from embeddings.chunking import chunk_article
 from embeddings.encoders import Embedder
 from embeddings.encoders.onnx_export import ensure_onnx
-from embeddings.encoders.onnx_runtime import ENCODER_DIR, read_export_info
-from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, ModelLoadError
-from embeddings.generations import MANIFEST, clean_leftovers, fsync_tree, index_lock, new_generation, switch
+from embeddings.encoders.onnx_runtime import ENCODER_DIR, backend_files, read_export_info
+from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, ModelLoadError
+from embeddings.generations import checked_index_path, clean_leftovers, fsync_tree, index_lock, new_generation, switch
 from embeddings.lexical import BM25, BM25Arrays, BM25Builder
 from embeddings.manifest import (
     FORMAT_VERSION,
+    MANIFEST,
     check_manifest,
     corpus_digest,
     expected_manifest_fields,
@@ -148,18 +149,26 @@ class NewsIndex:
         return [chunk for chunk in self.chunks if chunk.source_id == source_id]
 
 
-def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool = True) -> NewsIndex:
-    """Load an index after checking its manifest, settings and file checksums; large parts stay on disk."""
+def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool = True,
+               backend: str | None = None) -> NewsIndex:
+    """Load an index after checking its manifest, settings and file checksums; large parts stay on disk.
+
+    The ONNX encoder's files are checked too: those the backend reads (None: all; torch: none).
+    """
     import faiss
 
     # One generation throughout, even if a build switches the link while this reads.
     root = index_dir.resolve()
     manifest = read_manifest(root if root.is_dir() else index_dir)
     check_manifest(manifest, model, chunker, index_dir)
-    files = manifest.get("files", {})
-    for name in DATA_FILES:
-        path = root / name
-        if not path.is_file() or (verify and file_sha256(path) != files.get(name)):
+    files, encoder = manifest.get("files", {}), manifest.get("encoder") or {"files": {}}
+    checked = [(name, root / name, files.get(name)) for name in DATA_FILES] + [
+        (f"{ENCODER_DIR}/{name}", root / ENCODER_DIR / name, encoder["files"][name])
+        for name in backend_files(encoder["files"], backend)]
+    for name, path, digest in checked:
+        # The encoder by identity (once per process): it is ~90 MB, and also checked by the encoder that reads it.
+        hashed = cached_sha256 if name.startswith(ENCODER_DIR) else file_sha256
+        if not path.is_file() or (verify and hashed(path) != digest):
             raise IndexCorruptError(
                 f"index file {index_dir / name} is missing or fails its checksum: run `newsbot index --rebuild`"
             )
@@ -228,6 +237,7 @@ def build_index(
     say = report or (lambda message: None)
     articles = sorted(articles, key=lambda a: a.source_id)
     model = embedder.model_name
+    index_dir = checked_index_path(index_dir)
     with index_lock(index_dir):
         manifest = None
         with contextlib.suppress(IndexMissingError, IndexCorruptError):
@@ -334,6 +344,7 @@ def write_index(
     `chunks` and `sentence_rows` may be generators: they are read once, in step, and never held in a list.
     Returns the new generation's directory.
     """
+    index_dir = checked_index_path(index_dir)
     with index_lock(index_dir):
         return _write_generation(index_dir, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
                                  model=model, chunker=chunker)
@@ -355,8 +366,9 @@ def _write_generation(
     import faiss
 
     dimension = int(chunk_vectors.shape[1]) if chunk_vectors.ndim == 2 else 0
-    generation = new_generation(index_dir)
+    generation: Path | None = None
     try:
+        generation = new_generation(index_dir)
         lexical = BM25Builder()
         flat_rows = array.array("q")
         offsets = array.array("q", [0])
@@ -399,8 +411,13 @@ def _write_generation(
         (generation / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         fsync_tree(generation)
         switch(index_dir, generation)
-    except BaseException:
-        shutil.rmtree(generation, ignore_errors=True)
+    except BaseException as exc:
+        if generation is not None:
+            shutil.rmtree(generation, ignore_errors=True)
+        if isinstance(exc, OSError | sqlite3.Error):  # no permission, a read-only or full disk
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            raise IndexWriteError(f"cannot write the index at {index_dir} ({detail}): the previous index is "
+                                  f"unchanged") from exc
         raise
     return generation
 

@@ -9,12 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from embeddings.files import Skipped, read_source_file
 from embeddings.records import Article, ChunkerConfig
 
 # 2: metadata in SQLite, vectors and BM25 postings in .npy files that are memory-mapped when loaded.
 # 3: passage vectors are the mean of their sentences' vectors (2: SQLite metadata, memory-mapped arrays).
 FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
+# A hash per article and per file: ~100 bytes an article, so this is tens of millions of articles.
+MAX_MANIFEST_BYTES = 2_000_000_000
 
 
 def expected_manifest_fields(model: str, chunker: ChunkerConfig) -> dict[str, object]:
@@ -23,27 +26,69 @@ def expected_manifest_fields(model: str, chunker: ChunkerConfig) -> dict[str, ob
 
 
 def read_manifest(index_dir: Path) -> dict:
-    """Read an index's manifest, or say what to do when there is none."""
+    """Read an index's manifest, or say what to do when there is none or it is damaged."""
     path = index_dir / MANIFEST
     if not path.exists():
         raise IndexMissingError(f"no index at {index_dir}: run `newsbot index` to build it")
+    raw = read_source_file(path, None, MAX_MANIFEST_BYTES, setting="")
+    if isinstance(raw, Skipped):
+        raise IndexCorruptError(f"index manifest {path}: {raw.why}: run `newsbot index --rebuild`")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise IndexCorruptError(f"index manifest {path} is unreadable: run `newsbot index --rebuild`") from exc
-    if not isinstance(manifest, dict):
-        raise IndexCorruptError(f"index manifest {path} is not an object: run `newsbot index --rebuild`")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise IndexCorruptError(f"index manifest {path} is damaged ({problem}): run `newsbot index --rebuild`")
     return manifest
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_digests(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+# What newsbot reads from a manifest, by type: anything else is only compared (model, chunker) or shown.
+_SHAPES = {
+    "format_version": ("an integer", _is_int),
+    "articles": ("an object of id -> hash", _is_digests),
+    "files": ("an object of file -> SHA-256", _is_digests),
+    "chunks": ("an integer", lambda value: _is_int(value) and value >= 0),
+    "encoder": ("null or an object with 'dir' and 'files'", lambda value: value is None or (
+        isinstance(value, dict) and isinstance(value.get("dir"), str) and _is_digests(value.get("files")))),
+}
+
+
+_JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}
+
+
+def manifest_problem(manifest: object) -> str | None:
+    """Return what is wrong with a manifest's shape (a field missing or of the wrong type), or None."""
+    if not isinstance(manifest, dict):
+        return "not an object"
+    for key, (wanted, valid) in _SHAPES.items():
+        if key not in manifest:
+            # An older format may lack a field: loading then refuses it by its format_version, `index` rebuilds it.
+            if key != "encoder" and manifest.get("format_version") == FORMAT_VERSION:
+                return f"no {key!r}"
+            continue
+        if not valid(manifest[key]):
+            return f"{key!r} is {_JSON_TYPES.get(type(manifest[key]), 'a value')}, not {wanted}"
+    return None
 
 
 def check_manifest(manifest: dict, model: str, chunker: ChunkerConfig, index_dir: Path) -> None:
     """Refuse an index built with another format, model or chunker."""
     for key, wanted in expected_manifest_fields(model, chunker).items():
         if manifest.get(key) != wanted:
-            raise IndexMismatchError(
-                f"index at {index_dir} was built with {key}={manifest.get(key)!r}, settings ask for "
-                f"{wanted!r}: run `newsbot index` to rebuild it"
-            )
+            found = repr(manifest.get(key))
+            shown = found if len(found) <= 200 else found[:197] + "..."
+            raise IndexMismatchError(f"index at {index_dir} was built with {key}={shown}, settings ask for "
+                                     f"{wanted!r}: run `newsbot index` to rebuild it")
 
 
 def stale_articles(manifest: dict, articles: Sequence[Article]) -> list[str]:

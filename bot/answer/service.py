@@ -29,7 +29,7 @@ from bot.settings import Settings
 from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.encoders import Embedder
 from embeddings.encoders import make_embedder as build_embedder
-from embeddings.encoders.onnx_runtime import ENCODER_DIR, is_exported
+from embeddings.encoders.onnx_runtime import ENCODER_DIR
 from embeddings.errors import IndexMismatchError, SourceNotFoundError
 from embeddings.index import BuildReport, NewsIndex, build_index, load_index
 from embeddings.lexical import tokenize
@@ -50,11 +50,12 @@ WORD_CACHE = 20_000
 
 def make_embedder(settings: Settings) -> Embedder:
     """Build the configured embedder; on ONNX backends queries use the index's own export and never load torch."""
-    onnx_dir = settings.index_dir / ENCODER_DIR
-    if settings.backend.startswith("onnx") and not is_exported(onnx_dir):
-        # No index yet: export once beside it (not `.<name>-*`, which index switches clean up); builds copy it in.
-        onnx_dir = settings.index_dir.parent / f".{settings.index_dir.name}.encoder"
-    return build_embedder(settings.model, settings.backend, settings.batch_size, onnx_dir=onnx_dir)
+    # Without an intact export of the model in the index, one is made once beside it (not `.<name>-*`, which
+    # index switches clean up) and builds copy it in; the int8 copy is made beside it too, never in the index.
+    beside = settings.index_dir.parent / f".{settings.index_dir.name}"
+    return build_embedder(settings.model, settings.backend, settings.batch_size,
+                          onnx_dir=settings.index_dir / ENCODER_DIR, export_dir=f"{beside}.encoder",
+                          int8_dir=f"{beside}.encoder-int8")
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class NewsService:
 
     def _open(self) -> tuple[NewsIndex, Retriever, CorpusWords]:
         """Load the index at the configured path with its retriever and the corpus's words, ready to serve."""
-        index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker)
+        index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker,
+                           backend=self.settings.backend)
         limit_search_threads(self.settings.search_threads)
         retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
         return index, retriever, corpus_words(retriever.vocabulary)
@@ -253,7 +255,7 @@ class NewsService:
     def source(self, source_id: str) -> SourceView:
         """Return one article by id; unknown or malformed ids are simply not found."""
         source_id = source_id.strip()
-        if not SOURCE_ID.match(source_id) or source_id not in self.index.articles:
+        if not SOURCE_ID.fullmatch(source_id) or source_id not in self.index.articles:
             shown = source_id if len(source_id) <= 60 else source_id[:57] + "..."
             raise SourceNotFoundError(f"no such source: {shown!r} (try `newsbot sources`)")
         article = self.index.articles[source_id]

@@ -19,6 +19,8 @@ class Gate:
         self.max_in_flight = max(1, max_in_flight)
         self.in_flight = 0
         self._last: OrderedDict[int, float] = OrderedDict()
+        # When each user was last told, in public, that they must wait or that the bot is busy.
+        self._told: OrderedDict[int, float] = OrderedDict()
 
     def retry_after(self, user_id: int) -> float:
         """Return how many seconds the user must still wait (0 when free to ask)."""
@@ -35,11 +37,20 @@ class Gate:
             return embeds.BUSY
         self.in_flight += 1
         if self.cooldown_seconds:
-            self._last[user_id] = time.monotonic()
-            self._last.move_to_end(user_id)
-            while len(self._last) > _MAX_TRACKED_USERS:
-                self._last.popitem(last=False)
+            _stamp(self._last, user_id, time.monotonic())
+            self._told.pop(user_id, None)
         return None
+
+    def tell(self, user_id: int) -> bool:
+        """True when a refused message should get its public note: once per user per cooldown window, so that a
+        burst of messages gets one "Please wait", not one each (a slash command's private note is always sent)."""
+        now = time.monotonic()
+        told = self._told.get(user_id)
+        if self.cooldown_seconds and told is not None and now - told < self.cooldown_seconds:
+            return False
+        if self.cooldown_seconds:
+            _stamp(self._told, user_id, now)
+        return True
 
     def release(self) -> None:
         """Give back a slot taken by admit()."""
@@ -48,6 +59,14 @@ class Gate:
     def slot(self, user_id: int) -> Slot:
         """Return the context that takes a slot for the user on entry (giving the refusal, if any) and gives it back."""
         return Slot(self, user_id)
+
+
+def _stamp(times: OrderedDict[int, float], user_id: int, now: float) -> None:
+    """Record a time for a user, forgetting the users seen longest ago beyond _MAX_TRACKED_USERS."""
+    times[user_id] = now
+    times.move_to_end(user_id)
+    while len(times) > _MAX_TRACKED_USERS:
+        times.popitem(last=False)
 
 
 class Slot:

@@ -33,8 +33,13 @@ class Embedder(Protocol):
 
 
 def make_embedder(model_name: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND, batch_size: int = 32, *,
-                  onnx_dir: str | Path | None = None, device: str = "cpu") -> Embedder:
-    """Build an embedder for a backend: torch, torch-bf16, onnx or onnx-int8 (the ONNX ones need onnx_dir)."""
+                  onnx_dir: str | Path | None = None, export_dir: str | Path | None = None,
+                  int8_dir: str | Path | None = None, device: str = "cpu") -> Embedder:
+    """Build an embedder of the configured model for a backend: torch, torch-bf16, onnx or onnx-int8.
+
+    The ONNX ones read the export in onnx_dir when it is an intact export of this model, else the one in
+    export_dir (by default onnx_dir), exported there from the model when missing; int8_dir holds the int8 copy.
+    """
     if backend in ("torch", "torch-bf16"):
         from embeddings.encoders.sentence_transformers import SentenceTransformerEmbedder
 
@@ -44,10 +49,10 @@ def make_embedder(model_name: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEN
         if onnx_dir is None:
             raise ConfigError(f"the {backend} backend needs the directory of an ONNX export (onnx_dir)")
         from embeddings.encoders.onnx_export import export_onnx
-        from embeddings.encoders.onnx_runtime import OnnxQueryEncoder, is_exported
+        from embeddings.encoders.onnx_runtime import OnnxQueryEncoder
 
-        # A missing export is made from the configured model (this needs torch once, at index time).
+        # The configured model, whatever an export holds: an export of another model is never used for it.
         return OnnxQueryEncoder(onnx_dir, quantized=backend == "onnx-int8", batch_size=batch_size,
-                                model_name=None if is_exported(onnx_dir) else canonical_model_name(model_name),
-                                exporter=lambda target: export_onnx(model_name, target))
+                                model_name=canonical_model_name(model_name), export_dir=export_dir,
+                                int8_dir=int8_dir, exporter=lambda target: export_onnx(model_name, target))
     raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")

@@ -38,8 +38,10 @@ OPSET = 18
 FUSED_OPSET = 17
 # Token embeddings of the export and of torch may differ by float rounding only; more means a broken graph.
 EXPORT_TOLERANCE = 1e-4
-# The last complete export made or checked in this process, per (model, weights): new index builds link to it.
-_EXPORTS: dict[tuple[str, str | None], Path] = {}
+# The last complete exports made or checked in this process, per (model, weights), newest first: new index builds
+# link to one still intact (a damaged index's own export is passed over for the one before).
+_EXPORTS: dict[tuple[str, str | None], list[Path]] = {}
+_KEPT_EXPORTS = 4
 
 
 def export_onnx(model_path_or_name: str | Path, target_dir: str | Path) -> Path:
@@ -95,6 +97,8 @@ def export_onnx(model_path_or_name: str | Path, target_dir: str | Path) -> Path:
     fused = _export_fused(source, target, model, tokenizer, names)
     for name in _config_files(source):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
+        # Replaced, never written in place: index generations may hold hard links to an earlier export's files.
+        (target / name).unlink(missing_ok=True)
         shutil.copyfile(source / name, target / name)
     files = (ONNX_MODEL, TOKENIZER) + ((ONNX_MODEL_FUSED,) if "operators" in fused else ())
     info = {
@@ -211,9 +215,9 @@ def ensure_onnx(model_path_or_name: str | Path, target_dir: str | Path, reuse_fr
                         for name, digest in models.items()))
 
     if current(target):
-        _EXPORTS[wanted] = target
+        _remember(wanted, target)
         return target
-    for candidate in (reuse_from, _EXPORTS.get(wanted)):
+    for candidate in (reuse_from, *_EXPORTS.get(wanted, ())):
         if candidate is None or not Path(candidate).is_dir() or Path(candidate).resolve() == target.resolve():
             continue
         if current(Path(candidate)):
@@ -224,11 +228,16 @@ def ensure_onnx(model_path_or_name: str | Path, target_dir: str | Path, reuse_fr
             shutil.copytree(Path(candidate), partial, ignore=shutil.ignore_patterns(".*"), copy_function=_link)
             shutil.rmtree(target, ignore_errors=True)
             os.replace(partial, target)
-            _EXPORTS[wanted] = target
+            _remember(wanted, target)
             return target
     export_onnx(model_path_or_name, target)
-    _EXPORTS[wanted] = target
+    _remember(wanted, target)
     return target
+
+
+def _remember(wanted: tuple[str, str | None], target: Path) -> None:
+    kept = [path for path in _EXPORTS.get(wanted, []) if path != target]
+    _EXPORTS[wanted] = [target, *kept][:_KEPT_EXPORTS]
 
 
 def _link(source: str, target: str) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from embeddings.checksums import cached_sha256
 from embeddings.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ EXPORT_INFO = "onnx_export.json"
 MODULES = "modules.json"
 ST_CONFIG = "sentence_bert_config.json"
 MODEL_CONFIG = "config.json"
+# The files of an export that an index's manifest records with their SHA-256.
+ENCODER_FILES = (ONNX_MODEL, ONNX_MODEL_FUSED, TOKENIZER)
 # Bumped when an export gains files: older exports are then not current and are made again.
 EXPORT_FORMAT = 2
 POOLING_MODES = ("mean", "cls", "max", "mean_sqrt_len")
@@ -81,19 +85,22 @@ def read_pipeline(model_dir: Path) -> dict[str, object]:
     }
 
 
-def quantize_onnx(encoder_dir: str | Path) -> Path:
-    """Write an int8 dynamically quantized copy of an exported encoder's model; return its path."""
+def quantize_onnx(encoder_dir: str | Path, target_dir: str | Path | None = None) -> Path:
+    """Write an int8 dynamically quantized copy of an exported encoder's model (into target_dir, by default the
+    export itself); return its path."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     directory = Path(encoder_dir)
     source = directory / ONNX_MODEL
     if not source.is_file():
         raise ModelLoadError(f"no {ONNX_MODEL} in {directory}: export the model first")
-    target = directory / ONNX_MODEL_INT8
-    partial = directory / f".{ONNX_MODEL_INT8}.partial-{os.getpid()}"
+    target = Path(target_dir or directory) / ONNX_MODEL_INT8
+    partial = target.parent / f".{ONNX_MODEL_INT8}.partial-{os.getpid()}"
     try:
-        # Only the MatMuls: quantized Gather/embeddings cost accuracy and gain nothing in speed.
-        quantize_dynamic(str(source), str(partial), op_types_to_quantize=["MatMul"], per_channel=True,
+        # Only the MatMuls: quantized Gather/embeddings cost accuracy and gain nothing in speed. Given the model
+        # loaded, not its path: from a path, shape inference writes a scratch file beside it (in the index).
+        quantize_dynamic(onnx.load(str(source)), str(partial), op_types_to_quantize=["MatMul"], per_channel=True,
                          weight_type=QuantType.QInt8)
         os.replace(partial, target)
     finally:
@@ -118,20 +125,67 @@ def read_export_info(encoder_dir: str | Path) -> dict:
         raise ModelLoadError(f"ONNX encoder info {path} is unreadable: {exc}") from exc
 
 
+def run_files(files: Mapping[str, str], quantized: bool = False) -> tuple[str, ...]:
+    """Return the export files an encoder reads: the model it runs (the fused one when the export has it; for
+    int8, the model it quantizes) and the tokenizer."""
+    fused = not quantized and ONNX_MODEL_FUSED in files
+    return (ONNX_MODEL_FUSED if fused else ONNX_MODEL, TOKENIZER)
+
+
+def backend_files(files: Mapping[str, str], backend: str | None) -> tuple[str, ...]:
+    """Return the recorded export files that a backend reads: run_files for onnx and onnx-int8, none for the
+    torch ones, every recorded model and tokenizer for None."""
+    if backend in ("onnx", "onnx-int8"):
+        names: tuple[str, ...] = run_files(files, backend == "onnx-int8")
+    else:
+        names = () if backend else ENCODER_FILES
+    return tuple(name for name in names if name in files)
+
+
+def export_problem(encoder_dir: str | Path, model_name: str | None, quantized: bool = False) -> str | None:
+    """Return why a directory is not an intact export of the model, as far as an encoder reads it; None if it is.
+
+    The files read are checked against the SHA-256 the export recorded (hashed once per process per file).
+    """
+    directory = Path(encoder_dir)
+    if not is_exported(directory):
+        return f"no ONNX encoder at {directory}"
+    try:
+        info = read_export_info(directory)
+    except ModelLoadError as exc:
+        return str(exc)
+    files = info.get("files") if isinstance(info, dict) else None
+    if not isinstance(files, dict):
+        return f"ONNX encoder info {directory / EXPORT_INFO} is damaged"
+    if model_name is not None and info.get("model") != model_name:
+        return f"the ONNX encoder at {directory} is of {info.get('model')!r}, not of {model_name!r}"
+    for name in run_files(files, quantized):
+        path = directory / name
+        if not path.is_file() or cached_sha256(path) != files.get(name):
+            return f"ONNX encoder file {path} is missing or fails its checksum"
+    return None
+
+
 class OnnxQueryEncoder:
     """An Embedder over an exported encoder directory; session and tokenizer load once per process."""
 
     def __init__(self, encoder_dir: str | Path, *, quantized: bool = False, batch_size: int = 32,
                  threads: int | None = None, model_name: str | None = None,
-                 exporter: Callable[[Path], object] | None = None) -> None:
+                 exporter: Callable[[Path], object] | None = None, export_dir: str | Path | None = None,
+                 int8_dir: str | Path | None = None) -> None:
+        # encoder_dir: the export to read (an index's). If it holds no intact export of model_name, export_dir
+        # is read instead, the exporter (index time: it needs torch once) making it there first when needed.
         self.encoder_dir = Path(encoder_dir)
         self.quantized = quantized
         self.batch_size = batch_size
         self.threads = threads or 0
-        # Called with encoder_dir when there is no export yet (index time: it needs torch once).
         self._exporter = exporter
+        self._export_dir = Path(export_dir) if export_dir is not None else None
+        # Where the int8 copy is made (never inside an index generation); None: beside the model it quantizes.
+        self._int8_dir = Path(int8_dir) if int8_dir is not None else None
         self._lock = threading.Lock()
         self._info: dict | None = None
+        self._expected = model_name
         self.model_name = model_name if model_name is not None else str(self.info["model"])
 
     @property
@@ -140,12 +194,30 @@ class OnnxQueryEncoder:
         if self._info is None:
             with self._lock:
                 if self._info is None:
-                    if self._exporter is not None and not is_exported(self.encoder_dir):
-                        log.info("exporting %s to ONNX in %s", self.model_name, self.encoder_dir)
-                        self._exporter(self.encoder_dir)
+                    self.encoder_dir = self._usable_export()
                     # The pipeline is read from the copied sentence-transformers files, as the model would be.
                     self._info = {**read_export_info(self.encoder_dir), **read_pipeline(self.encoder_dir)}
         return self._info
+
+    def _usable_export(self) -> Path:
+        """Return the directory of an intact export of the model: encoder_dir, else export_dir (made if needed)."""
+        candidates = [self.encoder_dir, *([self._export_dir] if self._export_dir is not None else [])]
+        problems = [export_problem(directory, self._expected, self.quantized) for directory in candidates]
+        for directory, problem in zip(candidates, problems, strict=True):
+            if problem is None:
+                return directory
+        if self._exporter is None:
+            raise ModelLoadError(f"{problems[0]}: run `newsbot index --rebuild`")
+        target = candidates[-1]
+        log.info("%s: exporting %s to ONNX in %s", problems[-1], self._expected, target)
+        try:
+            self._exporter(target)
+        except OSError as exc:
+            raise ModelLoadError(f"cannot export the model to {target} ({exc.strerror or exc})") from None
+        problem = export_problem(target, self._expected, self.quantized)
+        if problem:
+            raise ModelLoadError(problem)
+        return target
 
     @property
     def dimension(self) -> int:
@@ -154,32 +226,39 @@ class OnnxQueryEncoder:
 
     @property
     def model_file(self) -> Path:
-        """Return the ONNX file this encoder runs: the fused model when the export has one, else model.onnx;
-        for int8, the quantized copy of model.onnx, made on first use."""
-        if not self.info or not self.quantized:
-            fused = self.encoder_dir / ONNX_MODEL_FUSED
-            # Faster for batches and for single queries alike (docs/performance.md); the same vectors.
-            if ONNX_MODEL_FUSED in self.info.get("files", {}) and fused.is_file():
-                return fused
-            return self.encoder_dir / ONNX_MODEL
-        path = self.encoder_dir / ONNX_MODEL_INT8
-        if not path.is_file():
-            with self._lock:
-                if not path.is_file():
-                    quantize_onnx(self.encoder_dir)
-        return path
+        """Return the ONNX file this encoder runs: the fused model when the export has it, else model.onnx (for
+        int8, the model it quantizes)."""
+        return self.encoder_dir / run_files(self.info.get("files", {}), self.quantized)[0]
+
+    def _int8_model(self) -> Path | bytes:
+        """Return the int8 copy of model.onnx, made on first use where int8_dir says; in memory when that is
+        read-only (an index is never written to by a query)."""
+        digest = str(self.info["files"][ONNX_MODEL])
+        directory = self._int8_dir / digest[:16] if self._int8_dir is not None else self.encoder_dir
+        target = directory / ONNX_MODEL_INT8
+        with self._lock:
+            if target.is_file():
+                return target
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                return quantize_onnx(self.encoder_dir, directory)
+            except OSError as exc:
+                log.info("cannot write the int8 model in %s (%s): quantizing in memory", directory, exc.strerror)
+            with tempfile.TemporaryDirectory() as scratch:
+                return quantize_onnx(self.encoder_dir, scratch).read_bytes()
 
     def _session(self):
+        files = self.info.get("files", {})
         path = self.model_file
         # Keyed by content, not path: each index generation holds its own copy of the same export.
         # The int8 copy is not recorded: it goes by the digest of the model it was made from.
-        files = self.info.get("files", {})
-        key = (files.get(path.name) or f"{files.get(ONNX_MODEL) or path.resolve()}:{path.name}", self.threads)
+        key = (f"{files[ONNX_MODEL]}:{ONNX_MODEL_INT8}" if self.quantized else files[path.name], self.threads)
         with _CACHE_LOCK:
             session = _SESSIONS.get(key)
             if session is None:
                 import onnxruntime as ort
 
+                model = self._int8_model() if self.quantized else path
                 options = ort.SessionOptions()
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 # Idle workers spinning for the next run cost ~1 ms of latency when off, but with the bot's own
@@ -188,7 +267,8 @@ class OnnxQueryEncoder:
                 if self.threads:
                     options.intra_op_num_threads = self.threads
                 try:
-                    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                    session = ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
+                                                   providers=["CPUExecutionProvider"])
                 except Exception as exc:  # any loader failure becomes one clear error
                     raise ModelLoadError(f"cannot load ONNX model {path}: {type(exc).__name__}: {exc}"
                                          .splitlines()[0]) from exc

@@ -97,7 +97,7 @@ def test_synthetic_corpus_repeats_the_seeds_up_to_a_number_of_chunks(articles) -
     chunks, rows = list(corpus.chunks()), list(corpus.sentence_rows())
     seed_texts = {c.text for a in articles for c in chunk_article(a, ChunkerConfig())}
     assert len(chunks) == len(rows) == 130 and {c.text for c in chunks} <= seed_texts
-    assert len({c.chunk_id for c in chunks}) == 130 and all(SOURCE_ID.match(a.source_id) for a in corpus.articles)
+    assert len({c.chunk_id for c in chunks}) == 130 and all(SOURCE_ID.fullmatch(a.source_id) for a in corpus.articles)
     assert len({a.content_hash for a in corpus.articles}) == len(corpus.articles)
     assert {c.source_id for c in chunks} == {a.source_id for a in corpus.articles}
     flat = [r for chunk_rows in rows for r in chunk_rows]

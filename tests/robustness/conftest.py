@@ -1,14 +1,20 @@
-"""Helpers shared by the robustness tests (tests/*/test_robustness_*.py): private indexes, file-open auditing,
-process memory, and a simulated gateway reconnect."""
+"""Helpers shared by the robustness tests (tests/robustness/test_*.py): private indexes, file-open auditing,
+process memory, read-only directories, a watchdog for calls that could hang, and a simulated gateway reconnect."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import stat
+import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
+
+import pytest
 
 from bot.answer.service import NewsService
 from bot.settings import Settings
@@ -61,6 +67,77 @@ def tiny_seeds(directory: Path, count: int = 3) -> Path:
             f"The mayor said {topic} would be finished in spring. Engineers confirmed the plan on Tuesday. "
             f"Residents welcomed the news about {topic}.\n", encoding="utf-8")
     return directory
+
+
+# --------------------------------------------------------------------------- calls that could hang, read-only places
+
+T = TypeVar("T")
+
+
+def finishes(call: Callable[[], T], within: float = 60.0) -> T:
+    """Run a call in a daemon thread and return its result, failing (not hanging) if it has not returned in time.
+
+    For reads that would block forever (a FIFO) or never end (/dev/zero): a generous bound, not a timing.
+    """
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed back to the test
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(within)
+    assert not worker.is_alive(), f"still running after {within:.0f}s: it hangs"
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def run_limited(code: str, *args: str, memory_mb: int = 4096, within: float = 120.0) -> subprocess.CompletedProcess:
+    """Run Python code in a child with its address space capped: a read that never ends fails there with a
+    MemoryError instead of taking the machine's memory (23.6 GB were seen), and a hang is cut off."""
+    import resource
+
+    def cap() -> None:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=within,
+                          preexec_fn=cap, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+
+
+@contextlib.contextmanager
+def read_only(*directories: Path) -> Iterator[None]:
+    """Make directories read-only (no file created, removed or renamed in them) for the block.
+
+    As root, permission bits do not stop writes: the immutable attribute does (chattr +i); skipped without it.
+    """
+    done: list[Path] = []
+    root = os.geteuid() == 0
+    try:
+        for directory in directories:
+            if root:
+                if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(directory)],
+                                                                    capture_output=True).returncode:
+                    pytest.skip("cannot make a directory read-only for root here (chattr +i)")
+            else:
+                directory.chmod(stat.S_IMODE(directory.stat().st_mode) & ~0o222)
+            done.append(directory)
+        yield
+    finally:
+        for directory in done:
+            if root:
+                subprocess.run(["chattr", "-i", str(directory)], check=True)
+            else:
+                directory.chmod(stat.S_IMODE(directory.stat().st_mode) | 0o200)
+
+
+def tree(directory: Path) -> list[str]:
+    """Every path under a directory (symlinks not followed), for before/after comparisons."""
+    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*"))
 
 
 # --------------------------------------------------------------------------- which files a call opens

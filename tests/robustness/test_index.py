@@ -90,6 +90,25 @@ def _forge_article_hash(path: Path) -> None:
     path.write_text(json.dumps(manifest))
 
 
+def _swap_for_plain_model(path: Path) -> None:
+    """Replace the fused encoder by another valid ONNX model (the plain one): other vectors, still loadable.
+
+    Replaced, not written in place: the file is a hard link shared with other generations' exports.
+    """
+    other = (path.parent / "model.onnx").read_bytes()
+    path.unlink()
+    path.write_bytes(other)
+
+
+def _set_manifest_field(key: str, value: object) -> Callable[[Path], None]:
+    def edit(path: Path) -> None:
+        manifest = json.loads(path.read_text())
+        manifest[key] = value
+        path.write_text(json.dumps(manifest))
+
+    return edit
+
+
 CORRUPTIONS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "faiss truncated": (FAISS_INDEX, _truncate),
     "faiss flipped byte": (FAISS_INDEX, _flip_a_byte),
@@ -108,6 +127,10 @@ CORRUPTIONS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "manifest deleted": (MANIFEST, lambda p: p.unlink()),
     "data file deleted": (METADATA, lambda p: p.unlink()),
     "generation deleted": ("", shutil.rmtree),
+    # Issue 13, item 6: fields of the wrong type, and item 5: the ONNX encoder altered.
+    "manifest articles a list": (MANIFEST, _set_manifest_field("articles", [])),
+    "manifest files null": (MANIFEST, _set_manifest_field("files", None)),
+    "onnx encoder swapped for another model": ("onnx/model_fused.onnx", _swap_for_plain_model),
 }
 
 

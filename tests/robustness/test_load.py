@@ -145,9 +145,10 @@ def crowd(env: simcord.Env):
     return channel, users, env.bot.user.mention
 
 
-async def test_a_burst_of_200_questions_from_20_users_each_gets_exactly_one_reply(
+async def test_a_burst_of_200_questions_from_20_users_each_user_hears_back_without_a_flood_of_notes(
         bot_settings: Settings, service: NewsService) -> None:
-    """The production limits (5 s cooldown, 4 in flight): everyone hears back once; nothing queues or is lost."""
+    """The production limits (5 s cooldown, 4 in flight): every user hears back, with one note per user per
+    cooldown window, not one per message; nothing queues or is lost."""
     production = bot_settings.with_overrides(cooldown_seconds=5.0, max_in_flight=4)
     async with simcord.run(create_bot(production, service=service), settle_timeout=600) as env:
         channel, users, mention = crowd(env)
@@ -162,17 +163,19 @@ async def test_a_burst_of_200_questions_from_20_users_each_gets_exactly_one_repl
                     for u, user in enumerate(users):
                         message = env.backend.create_message(channel.id, user.id, f"{mention} {question(u, n)}")
                         asked[message.id] = u
-            await until_replies(env, len(asked), lag)
+            # The first 4 users fill the 4 slots, then hear once that they must wait; the other 16 once that the
+            # bot is busy (no queue); every later message in the burst goes without a note.
+            await until_replies(env, 4 + 4 + 16, lag)
             elapsed = time.perf_counter() - started
 
         outcome = replies_by_question(env, channel)
         counts = Counter(kind(r) for rs in outcome.values() for r in rs)
         print(f"\nburst: {len(asked)} questions in {elapsed:.2f}s: {dict(counts)}; {lag.summary()}")
-        assert set(outcome) == set(asked), "every question got a reply"
+        assert set(outcome) <= set(asked)
         assert all(len(rs) == 1 for rs in outcome.values()), "no question got two replies"
-        # All 200 pass the gate before any answer ends: the first 4 users fill the 4 slots and start their
-        # cooldown; their other 36 questions hit the cooldown; the other 160 find the bot busy (no queue).
-        assert counts == {"answered": 4, "cooldown": 36, "busy": 160}
+        heard = {u: sorted(kind(r) for message_id, rs in outcome.items() if asked[message_id] == u for r in rs)
+                 for u in range(USERS)}
+        assert heard == {u: ["answered", "cooldown"] if u < 4 else ["busy"] for u in range(USERS)}
         assert env.bot.gate.in_flight == 0
         assert lag.worst < 2.0
         assert_pings_nobody(env)

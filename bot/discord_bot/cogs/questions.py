@@ -106,7 +106,8 @@ class Questions(commands.Cog):
             return
         async with self.parts.gate.slot(message.author.id) as refusal:
             if refusal:
-                await self._say(message, message.channel, refusal)
+                if self.parts.gate.tell(message.author.id):
+                    await self._say(message, message.channel, refusal)
                 return
             destination, context = await self._destination(message, cleaned.text)
             with contextlib.suppress(discord.HTTPException):
