@@ -13,7 +13,8 @@ from embeddings.records import Article, ChunkerConfig
 
 # 2: metadata in SQLite, vectors and BM25 postings in .npy files that are memory-mapped when loaded.
 # 3: passage vectors are the mean of their sentences' vectors (2: SQLite metadata, memory-mapped arrays).
-FORMAT_VERSION = 3
+# 4: articles carry a url and an author (HTML pages, feeds and exports).
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 
 
