@@ -60,7 +60,8 @@ def test_an_id_taken_by_a_txt_seed_or_an_earlier_file_is_skipped(mixed: Path):
 def test_the_limits_come_from_the_settings(mixed: Path):
     load = read_corpus(mixed, limits=ReadLimits(max_feed_bytes=2000))
     size = (mixed / "coastal-ledger.rss").stat().st_size
-    assert f"coastal-ledger.rss: {size:,} bytes, over the 2,000 limit (NEWSBOT_MAX_FEED_BYTES), skipped" in load.warnings
+    warning = f"coastal-ledger.rss: {size:,} bytes, over the 2,000 limit (NEWSBOT_MAX_FEED_BYTES), skipped"
+    assert warning in load.warnings
 
 
 def test_a_directory_or_an_unreadable_file_is_a_warning(mixed: Path):

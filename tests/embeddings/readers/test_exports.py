@@ -20,7 +20,7 @@ def read(name: str, raw: bytes | None = None):
 
 def test_csv_rows_are_articles_with_their_columns_and_explicit_ids():
     reading = read("ledger-export.csv")
-    market, rowing, parking = reading.articles
+    market, rowing, _ = reading.articles
     assert [a.source_id for a in reading.articles] == ["cms-20240211-0042", "cms-20240214-0007", "cms-20240216-0003"]
     assert market.title == "Fish market moves to new hall on Quay Road"
     assert (market.date, market.outlet, market.author) == ("2024-02-11", "The Coastal Ledger", "Owen Tregarthen")
@@ -59,8 +59,9 @@ def test_an_html_body_is_read_as_markup_and_an_odd_date_or_url_is_named():
     assert article.source_id == short_hash("x 1/2")  # an id that cannot be a source id is hashed
     assert article.clean_text == "First paragraph of the story.\n\nSecond paragraph here."
     assert article.url is None and article.date is None
-    assert reading.warnings == ("x.jsonl line 1: date 'sometime soon' not understood, left undated",
-                                "x.jsonl line 1: url 'javascript:alert(1)' is not an absolute http(s) address, left out")
+    assert reading.warnings == (
+        "x.jsonl line 1: date 'sometime soon' not understood, left undated",
+        "x.jsonl line 1: url 'javascript:alert(1)' is not an absolute http(s) address, left out")
 
 
 @pytest.mark.parametrize(("name", "raw", "warning"), [

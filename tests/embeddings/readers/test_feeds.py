@@ -19,7 +19,7 @@ def read(name: str, raw: bytes | None = None):
 def test_rss_items_carry_link_date_author_outlet_and_full_content():
     reading = read("coastal-ledger.rss")
     assert reading.warnings == ()
-    lifeboat, school, tolls = reading.articles
+    lifeboat, _, tolls = reading.articles
     assert lifeboat.source_id == short_hash("https://www.coastalledger.example/?p=48812")
     assert lifeboat.title == "Lifeboat crew rescue four from capsized yacht off Gull Point"
     assert lifeboat.url == "https://www.coastalledger.example/news/2024/03/07/lifeboat-rescue-gull-point/"
