@@ -223,10 +223,11 @@ def decode_seed(path: Path, raw: bytes) -> tuple[str | None, str | None]:
     return text.removeprefix("\ufeff") if text.startswith("\ufeff") else text, None
 
 
-def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limits: ReadLimits | None = None
-                ) -> CorpusLoad:
+def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limits: ReadLimits | None = None,
+                known: Mapping[str, str] | None = None) -> CorpusLoad:
     """Read every article of a seeds directory: `*.txt` files (over `max_bytes` skipped), then pages, feeds and
-    exports through their readers (within `limits`)."""
+    exports through their readers (within `limits`). With `known` (indexed ids and hashes), unchanged pages come back
+    as stubs without text: for staleness checks only."""
     if not seeds_dir.is_dir():
         raise CorpusError(f"seeds directory not found: {seeds_dir}")
     metadata = read_metadata(seeds_dir)
@@ -262,18 +263,19 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limi
         seen.setdefault(body_hash, source_id)
         articles.append(article)
     more = read_structured(seeds_dir, limits or ReadLimits(max_article_bytes=max_bytes or MAX_ARTICLE_BYTES),
-                           {a.source_id: f"{a.source_id}.txt" for a in articles})
+                           {a.source_id: f"{a.source_id}.txt" for a in articles}, known)
     return CorpusLoad((*articles, *more.articles), (*warnings, *more.warnings))
 
 
-def read_structured(seeds_dir: Path, limits: ReadLimits, taken: dict[str, str] | None = None) -> Reading:
+def read_structured(seeds_dir: Path, limits: ReadLimits, taken: dict[str, str] | None = None,
+                    known: Mapping[str, str] | None = None) -> Reading:
     """Read the pages, feeds and exports of a directory; an id already taken (by `taken` or an earlier file) is
     skipped with a warning."""
     taken = dict(taken or {})
     articles: list[Article] = []
     warnings: list[str] = []
     for path in sorted(p for p in seeds_dir.iterdir() if p.suffix.lower() in READERS):
-        reading = read_file(path, limits)
+        reading = read_file(path, limits, known)
         warnings.extend(reading.warnings)
         for article in reading.articles:
             if article.source_id in taken:
@@ -285,7 +287,7 @@ def read_structured(seeds_dir: Path, limits: ReadLimits, taken: dict[str, str] |
     return Reading(tuple(articles), tuple(warnings))
 
 
-def read_file(path: Path, limits: ReadLimits) -> Reading:
+def read_file(path: Path, limits: ReadLimits, known: Mapping[str, str] | None = None) -> Reading:
     """Read one page, feed or export with the reader for its suffix; a file too large is never read."""
     reader = READERS[path.suffix.lower()]
     limit, setting = ((limits.max_page_bytes, "NEWSBOT_MAX_PAGE_BYTES") if reader is read_html
@@ -299,4 +301,4 @@ def read_file(path: Path, limits: ReadLimits) -> Reading:
         raw = path.read_bytes()
     except OSError as exc:
         return Reading(warnings=(f"{path.name}: cannot be read ({exc.strerror}), skipped",))
-    return reader(path.name, raw, limits)
+    return read_html(path.name, raw, limits, known) if reader is read_html else reader(path.name, raw, limits)

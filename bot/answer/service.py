@@ -84,7 +84,9 @@ class NewsService:
             index_dir = self.settings.index_dir
             manifest = read_manifest(index_dir)
             if check_corpus and self.settings.seeds_dir.is_dir():
-                stale = stale_articles(manifest, self.read_corpus().articles)
+                # Pages whose bytes still match the index are not extracted again: only ids and hashes are compared.
+                known = manifest.get("articles") if isinstance(manifest.get("articles"), dict) else None
+                stale = stale_articles(manifest, self.read_corpus(known).articles)
                 if stale:
                     raise IndexMismatchError(
                         f"the index is older than the seeds ({len(stale)} articles changed: "
@@ -211,9 +213,10 @@ class NewsService:
             "index_built": index.manifest.get("created_at"),
         }
 
-    def read_corpus(self) -> CorpusLoad:
+    def read_corpus(self, known: dict[str, str] | None = None) -> CorpusLoad:
         """Read the seeds as configured: the same articles for the staleness check and for indexing."""
-        return read_corpus(self.settings.seeds_dir, self.settings.max_article_bytes, self.settings.read_limits)
+        return read_corpus(self.settings.seeds_dir, self.settings.max_article_bytes, self.settings.read_limits,
+                           known)
 
     def add(self, paths: Sequence[Path], report: Callable[[str], None] | None = None) -> tuple[Added, BuildReport]:
         """Copy files into the seeds directory and bring the index in line with them, in one step."""

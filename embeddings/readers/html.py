@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from collections.abc import Mapping
+from functools import cache
 from importlib.metadata import version
 
 from embeddings.readers.common import (
@@ -24,6 +26,7 @@ from embeddings.readers.common import (
     provenance,
 )
 from embeddings.readers.markup import blocks_from_tree, body_chars, mark_noise
+from embeddings.records import Article
 
 SUFFIXES = (".html", ".htm")
 # Bump when what this reader makes of a page changes: every page's hash changes with it, so the index re-reads them.
@@ -69,14 +72,21 @@ def decode_page(name: str, raw: bytes) -> tuple[str | None, str | None]:
     return raw.decode(codec.name, "replace"), f"{name}: not UTF-8, decoded as {label} (its meta charset)"
 
 
-def read_html(name: str, raw: bytes, limits: ReadLimits) -> Reading:
-    """Read one saved page into one article (id: the file stem), or a warning saying why there is none."""
+def read_html(name: str, raw: bytes, limits: ReadLimits, known: Mapping[str, str] | None = None) -> Reading:
+    """Read one saved page into one article (id: the file stem), or a warning saying why there is none.
+
+    `known` maps ids to content hashes already indexed: a page whose bytes still hash to its known value comes back
+    as a stub (id and hash, no text) without being extracted again, which is all a staleness check needs.
+    """
     source_id = name.rsplit(".", 1)[0]
     if not SOURCE_ID.match(source_id):
         return Reading(warnings=(f"{name}: file name is not a valid source id, skipped",))
     if len(raw) > limits.max_page_bytes:
         return Reading(warnings=(f"{name}: {len(raw):,} bytes, over the {limits.max_page_bytes:,} limit "
                                  "(NEWSBOT_MAX_PAGE_BYTES), skipped",))
+    content_hash = digest(READER_VERSION, _library_versions(), raw)
+    if known is not None and known.get(source_id) == content_hash:
+        return Reading((Article(source_id, "", content_hash=content_hash),))
     text, warning = decode_page(name, raw)
     warnings = (warning,) if warning else ()
     if text is None:
@@ -93,7 +103,6 @@ def read_html(name: str, raw: bytes, limits: ReadLimits) -> Reading:
     if body_chars(blocks) > limits.max_article_bytes:
         return Reading(warnings=(*warnings, f"{name}: {body_chars(blocks):,} characters of article text, over the "
                                             f"{limits.max_article_bytes:,} limit (NEWSBOT_MAX_ARTICLE_BYTES), skipped"))
-    content_hash = digest(READER_VERSION, _library_versions(), raw)
     return Reading((build_article(source_id, blocks, found, content_hash),), warnings)
 
 
@@ -141,6 +150,7 @@ def _without_site_name(title: str | None, outlet: str | None) -> str | None:
     return title
 
 
+@cache
 def _library_versions() -> str:
     return f"trafilatura {version('trafilatura')}; htmldate {version('htmldate')}"
 
