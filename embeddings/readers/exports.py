@@ -104,6 +104,9 @@ def _jsonl_rows(text: str) -> Iterator[tuple[str, Mapping[str, object] | str]]:
             continue
         try:
             value = json.loads(line)
+        except RecursionError:
+            yield f"line {number}", "JSON nested too deep"
+            continue
         except ValueError as exc:
             detail = f"{exc.msg}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             yield f"line {number}", f"not valid JSON ({detail})"

@@ -39,7 +39,10 @@ def read_feed(name: str, raw: bytes, limits: ReadLimits) -> Reading:
         return Reading(warnings=(f"{name}: {len(raw):,} bytes, over the {limits.max_feed_bytes:,} limit "
                                  "(NEWSBOT_MAX_FEED_BYTES), skipped",))
     # A stream, never bytes or a string: feedparser opens a string that names a file or URL.
-    parsed = feedparser.parse(io.BytesIO(raw))
+    try:
+        parsed = feedparser.parse(io.BytesIO(raw))
+    except Exception as exc:  # feedparser reports bad XML itself; anything else is one warning
+        return Reading(warnings=(f"{name}: cannot be parsed as a feed ({type(exc).__name__}), skipped",))
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not parsed.get("version"):
         why = f" (not well-formed XML: {_short(problem)})" if problem else ""

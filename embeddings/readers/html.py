@@ -45,7 +45,6 @@ _PRUNE = [
       for name in ("caption", "paywall", "promo", "newsletter", "related", "share", "byline", "subscribe")),
 ]
 
-log = logging.getLogger(__name__)
 # trafilatura and htmldate log every page they find odd at WARNING; the reader reports what matters itself.
 for _noisy in ("trafilatura", "htmldate", "courlan"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
@@ -91,7 +90,10 @@ def read_html(name: str, raw: bytes, limits: ReadLimits, known: Mapping[str, str
     warnings = (warning,) if warning else ()
     if text is None:
         return Reading(warnings=warnings)
-    document = _extract(text)
+    try:
+        document = _extract(text)
+    except Exception as exc:  # whatever a hostile page makes lxml or trafilatura raise
+        return Reading(warnings=(*warnings, f"{name}: cannot be parsed as HTML ({type(exc).__name__}), skipped"))
     if document is None or document.body is None:
         return Reading(warnings=(*warnings, f"{name}: no extractable article, skipped"))
     found = _found(document)
@@ -110,15 +112,11 @@ def _extract(text: str):  # -> trafilatura.settings.Document | None
     """Run trafilatura over a page: main text without comments, tables, images or links; metadata; the date."""
     from trafilatura import bare_extraction
 
-    try:
-        return bare_extraction(
-            text, with_metadata=True, include_comments=False, include_tables=False, include_images=False,
-            include_links=False, deduplicate=False, prune_xpath=_PRUNE,
-            date_extraction_params={"original_date": True, "extensive_search": False},
-        )
-    except (ValueError, TypeError, RecursionError) as exc:  # lxml on hostile markup
-        log.debug("trafilatura failed: %s", exc)
-        return None
+    return bare_extraction(
+        text, with_metadata=True, include_comments=False, include_tables=False, include_images=False,
+        include_links=False, deduplicate=False, prune_xpath=_PRUNE,
+        date_extraction_params={"original_date": True, "extensive_search": False},
+    )
 
 
 def _found(document) -> Found:  # document: trafilatura.settings.Document

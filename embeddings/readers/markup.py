@@ -82,30 +82,31 @@ class _Collector:
         for line in lines:
             self.blocks.append(Block(kind, line, min(1.0, linked / total)))
 
-    def walk(self, element: object) -> None:
-        tag = _tag(element)
-        if tag is None:
-            self.add(getattr(element, "tail", None))
-            return
-        if tag in _SKIP:
-            self.add(element.tail)  # type: ignore[attr-defined]
-            return
-        kind = _KINDS.get(tag)
-        if kind:
-            self.flush()
-            self.kinds.append(kind)
-        if tag in _BREAKS:
-            self.add("\n", line_break=True)
-        link = tag in _LINKS
-        self.in_link += link
-        self.add(element.text)  # type: ignore[attr-defined]
-        for child in element:  # type: ignore[attr-defined]
-            self.walk(child)
-        self.in_link -= link
-        if kind:
-            self.flush()
-            self.kinds.pop()
-        self.add(element.tail)  # type: ignore[attr-defined]
+    def walk(self, root: object) -> None:
+        """Visit a tree in document order without recursion: hostile markup may nest thousands deep."""
+        stack: list[tuple[object, bool]] = [(root, False)]
+        while stack:
+            element, leaving = stack.pop()
+            tag = _tag(element)
+            if leaving:
+                self.in_link -= tag in _LINKS
+                if _KINDS.get(tag or ""):
+                    self.flush()
+                    self.kinds.pop()
+                self.add(getattr(element, "tail", None))
+                continue
+            if tag is None or tag in _SKIP:
+                self.add(getattr(element, "tail", None))
+                continue
+            if kind := _KINDS.get(tag):
+                self.flush()
+                self.kinds.append(kind)
+            if tag in _BREAKS:
+                self.add("\n", line_break=True)
+            self.in_link += tag in _LINKS
+            self.add(element.text)  # type: ignore[attr-defined]
+            stack.append((element, True))
+            stack.extend((child, False) for child in reversed(list(element)))  # type: ignore[call-overload]
 
 
 def blocks_from_tree(root: object) -> list[Block]:

@@ -89,3 +89,10 @@ def test_a_row_over_the_article_limit_is_skipped():
     assert reading.articles == ()
     assert reading.warnings == ("a.jsonl line 1: 3,000 characters, over the 1,000 limit (NEWSBOT_MAX_ARTICLE_BYTES), "
                                 "skipped",)
+
+
+def test_hostile_rows_are_warnings_not_tracebacks():
+    raw = b"[" * 100_000 + b"\n" + b'{"text": "' + b"<div>" * 20_000 + b'Deep but fine.</div>"}\n'
+    reading = read_export("deep.jsonl", raw, LIMITS)
+    assert reading.warnings[0] == "deep.jsonl line 1: JSON nested too deep, skipped"
+    assert [a.clean_text for a in reading.articles] in ([], ["Deep but fine."])

@@ -110,3 +110,11 @@ def test_a_feed_naming_a_local_file_is_never_opened(tmp_path):
     secret.write_text('<rss version="2.0"><channel><item><title>secret</title><description>Do not read me.'
                       "</description></item></channel></rss>", encoding="utf-8")
     assert read_feed("x.xml", str(secret).encode(), LIMITS).articles == ()
+
+
+def test_deeply_nested_item_content_is_read_without_recursion():
+    content = "&lt;div&gt;" * 5000 + "A sentence at the bottom of the nesting." + "&lt;/div&gt;" * 5000
+    raw = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>Deep</title>'
+           f"<guid>deep-1</guid><description>{content}</description></item></channel></rss>").encode()
+    reading = read_feed("deep.rss", raw, LIMITS)
+    assert reading.articles == () or reading.articles[0].clean_text.endswith("bottom of the nesting.")

@@ -108,6 +108,8 @@ def test_the_reader_says_where_each_value_came_from():
     (b"", "no extractable article, skipped"),
     (b"<html><head><script>var x = 1;</script></head><body></body></html>", "no extractable article, skipped"),
     (b"\x00\x01\x02 binary", "no extractable article, skipped"),
+    (b"<div>" * 50_000 + b"<p>" + b"A sentence nested far too deep. " * 20 + b"</p>" + b"</div>" * 50_000,
+     "no extractable article, skipped"),
 ])
 def test_bad_pages_are_skipped_with_one_warning_naming_them(raw, warning):
     reading = read_html("bad.html", raw, LIMITS)
