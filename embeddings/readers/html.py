@@ -130,7 +130,7 @@ def _found(document) -> Found:  # document: trafilatura.settings.Document
     return Found(title, date, outlet, url, author, provenance((
         ("title", title, origin), ("date", date, "page metadata (htmldate)"), ("outlet", outlet, origin),
         ("url", url, origin), ("author", author, origin),
-        ("text", True, f"html page, main text by trafilatura {version('trafilatura')}"),
+        ("text", True, f"html page, main text by {_library_versions().split(';')[0]}"),
     )))
 
 
