@@ -14,6 +14,7 @@ from embeddings.corpus import MAX_ARTICLE_BYTES
 from embeddings.encoders import BACKENDS, DEFAULT_BACKEND
 from embeddings.encoders.names import DEFAULT_MODEL
 from embeddings.errors import ConfigError
+from embeddings.readers.common import MAX_FEED_BYTES, MAX_PAGE_BYTES, ReadLimits
 from embeddings.records import ChunkerConfig
 from embeddings.retrieval import MODES, RetrievalConfig
 
@@ -37,6 +38,8 @@ class Settings:
     search_threads: int = 1
     max_question_chars: int = 2000
     max_article_bytes: int = MAX_ARTICLE_BYTES
+    max_page_bytes: int = MAX_PAGE_BYTES
+    max_feed_bytes: int = MAX_FEED_BYTES
     discord_token: str | None = field(default=None, repr=False, metadata={"env": "DISCORD_TOKEN"})
     guild_id: int | None = None
     channels: tuple[str, ...] = field(default=(), metadata={"normalize": lambda name: name.lstrip("#")})
@@ -49,6 +52,11 @@ class Settings:
     def chunker(self) -> ChunkerConfig:
         """Return the chunking parameters."""
         return ChunkerConfig(max_chars=self.chunk_max_chars, overlap_sentences=self.chunk_overlap)
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        """Return the size limits of what is read from the seeds."""
+        return ReadLimits(self.max_article_bytes, self.max_page_bytes, self.max_feed_bytes)
 
     @property
     def retrieval_config(self) -> RetrievalConfig:
@@ -104,6 +112,8 @@ class Settings:
             ("NEWSBOT_CHUNK_OVERLAP", self.chunk_overlap, 0),
             ("NEWSBOT_MAX_QUESTION_CHARS", self.max_question_chars, 20),
             ("NEWSBOT_MAX_ARTICLE_BYTES", self.max_article_bytes, 1),
+            ("NEWSBOT_MAX_PAGE_BYTES", self.max_page_bytes, 1),
+            ("NEWSBOT_MAX_FEED_BYTES", self.max_feed_bytes, 1),
             ("NEWSBOT_SEARCH_THREADS", self.search_threads, 0),
         )
         for name, value, low in minimums:

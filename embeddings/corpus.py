@@ -13,12 +13,20 @@ from pathlib import Path
 from embeddings.chrome import classify, reads_as_prose
 from embeddings.errors import CorpusError
 from embeddings.files import Skipped, read_source_file
+from embeddings.readers.common import MAX_ARTICLE_BYTES, SOURCE_ID, Reading, ReadLimits
+from embeddings.readers.exports import SUFFIXES as EXPORT_SUFFIXES
+from embeddings.readers.exports import read_export
+from embeddings.readers.feeds import SUFFIXES as FEED_SUFFIXES
+from embeddings.readers.feeds import read_feed
+from embeddings.readers.html import SUFFIXES as PAGE_SUFFIXES
+from embeddings.readers.html import read_html
 from embeddings.records import Article, Span
 
 METADATA_FILE = "metadata.json"
-# At most 100 characters: the longest value a Discord autocomplete choice can carry.
-# \A...\Z, not ^...$: `$` also matches before a final newline, and "harbour\n" is no id (use fullmatch).
-SOURCE_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
+# Besides *.txt (read below): each suffix's reader, from (file name, bytes, limits) to articles and warnings.
+READERS = {**dict.fromkeys(PAGE_SUFFIXES, read_html), **dict.fromkeys(FEED_SUFFIXES, read_feed),
+           **dict.fromkeys(EXPORT_SUFFIXES, read_export)}
+SUFFIXES = (".txt", *READERS)
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -53,8 +61,6 @@ _BOILERPLATE = re.compile(
     re.I,
 )
 _MAX_TITLE = 160
-# A news article is tens of kilobytes; a file far larger is a dump or a mistake, and would take minutes to embed.
-MAX_ARTICLE_BYTES = 2_000_000
 _MAX_CAPTION = 120
 # Titles, dates and outlets of every article: a few hundred bytes each.
 MAX_METADATA_BYTES = 64_000_000
@@ -247,8 +253,11 @@ def decode_seed(path: Path, raw: bytes) -> tuple[str | None, str | None]:
     return text.removeprefix("\ufeff") if text.startswith("\ufeff") else text, None
 
 
-def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES) -> CorpusLoad:
-    """Read every `*.txt` article of a seeds directory, in id order; files over `max_bytes` are skipped."""
+def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limits: ReadLimits | None = None,
+                known: Mapping[str, str] | None = None) -> CorpusLoad:
+    """Read every article of a seeds directory: `*.txt` files (over `max_bytes` skipped), then pages, feeds and
+    exports through their readers (within `limits`). With `known` (indexed ids and hashes), unchanged pages come back
+    as stubs without text: for staleness checks only."""
     if not seeds_dir.is_dir():
         raise CorpusError(f"seeds directory not found: {seeds_dir}")
     metadata = read_metadata(seeds_dir)
@@ -278,4 +287,39 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES) -> C
             warnings.append(f"{path.name}: same text as {seen[body_hash]}.txt, indexed under both ids")
         seen.setdefault(body_hash, source_id)
         articles.append(article)
-    return CorpusLoad(tuple(articles), tuple(warnings))
+    more = read_structured(seeds_dir, limits or ReadLimits(max_article_bytes=max_bytes or MAX_ARTICLE_BYTES),
+                           {a.source_id: f"{a.source_id}.txt" for a in articles}, known)
+    return CorpusLoad((*articles, *more.articles), (*warnings, *more.warnings))
+
+
+def read_structured(seeds_dir: Path, limits: ReadLimits, taken: dict[str, str] | None = None,
+                    known: Mapping[str, str] | None = None) -> Reading:
+    """Read the pages, feeds and exports of a directory; an id already taken (by `taken` or an earlier file) is
+    skipped with a warning."""
+    taken = dict(taken or {})
+    articles: list[Article] = []
+    warnings: list[str] = []
+    for path in sorted(p for p in seeds_dir.iterdir() if p.suffix.lower() in READERS):
+        reading = read_file(path, limits, known, seeds_dir)
+        warnings.extend(reading.warnings)
+        for article in reading.articles:
+            if article.source_id in taken:
+                warnings.append(f"{path.name}: source id {article.source_id} is already {taken[article.source_id]}'s, "
+                                "skipped")
+                continue
+            taken[article.source_id] = path.name
+            articles.append(article)
+    return Reading(tuple(articles), tuple(warnings))
+
+
+def read_file(path: Path, limits: ReadLimits, known: Mapping[str, str] | None = None,
+              root: Path | None = None) -> Reading:
+    """Read one page, feed or export with the reader for its suffix: a regular file inside `root` only, and never
+    more than its limit."""
+    reader = READERS[path.suffix.lower()]
+    limit, setting = ((limits.max_page_bytes, "NEWSBOT_MAX_PAGE_BYTES") if reader is read_html
+                      else (limits.max_feed_bytes, "NEWSBOT_MAX_FEED_BYTES"))
+    raw = read_source_file(path, root, limit, setting=setting)
+    if isinstance(raw, Skipped):
+        return Reading(warnings=(raw.reason,))
+    return read_html(path.name, raw, limits, known) if reader is read_html else reader(path.name, raw, limits)

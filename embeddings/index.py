@@ -106,8 +106,7 @@ class NewsIndex:
         """Return citation metadata for an article."""
         if self.store is not None:
             return self.store.source_info(source_id)
-        article = self.articles[source_id]
-        return SourceInfo(article.source_id, article.title, article.date, article.outlet)
+        return self.articles[source_id].info
 
     def sources(self) -> list[SourceInfo]:
         """Return every article's citation metadata, by id."""

@@ -14,7 +14,8 @@ from embeddings.records import Article, ChunkerConfig
 
 # 2: metadata in SQLite, vectors and BM25 postings in .npy files that are memory-mapped when loaded.
 # 3: passage vectors are the mean of their sentences' vectors (2: SQLite metadata, memory-mapped arrays).
-FORMAT_VERSION = 3
+# 4: articles carry a url and an author (HTML pages, feeds and exports).
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 # A hash per article and per file: ~100 bytes an article, so this is tens of millions of articles.
 MAX_MANIFEST_BYTES = 2_000_000_000

@@ -12,7 +12,8 @@ CHUNKING_VERSION = 3
 
 @dataclass(frozen=True)
 class Article:
-    """One source file: its raw text, what was found in it, and the spans worth indexing."""
+    """One article: its text of record (a file's text, or what a reader extracted), what was found in it, and the
+    spans worth indexing."""
 
     source_id: str
     text: str
@@ -24,6 +25,13 @@ class Article:
     noise: tuple[tuple[str, Span], ...] = ()
     provenance: tuple[tuple[str, str], ...] = ()
     content_hash: str = ""
+    url: str | None = None
+    author: str | None = None
+
+    @property
+    def info(self) -> SourceInfo:
+        """Return what a citation shows about this article."""
+        return SourceInfo(self.source_id, self.title, self.date, self.outlet, self.url, self.author)
 
     def span_text(self, span: Span) -> str:
         """Return the exact text of a span of the source file."""
@@ -71,6 +79,8 @@ class SourceInfo:
     title: str | None = None
     date: str | None = None
     outlet: str | None = None
+    url: str | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)

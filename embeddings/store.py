@@ -22,14 +22,16 @@ WRITE_BATCH = 10_000
 _SCHEMA = """
 CREATE TABLE articles (
     source_id TEXT PRIMARY KEY, title TEXT, date TEXT, outlet TEXT, content_hash TEXT NOT NULL,
-    text TEXT NOT NULL, body TEXT NOT NULL, segments TEXT NOT NULL, noise TEXT NOT NULL, provenance TEXT NOT NULL
+    text TEXT NOT NULL, body TEXT NOT NULL, segments TEXT NOT NULL, noise TEXT NOT NULL, provenance TEXT NOT NULL,
+    url TEXT, author TEXT
 );
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, source_id TEXT NOT NULL,
     start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, sentences TEXT NOT NULL
 );
 """
-_ARTICLE_COLUMNS = "source_id, title, date, outlet, content_hash, text, body, segments, noise, provenance"
+_ARTICLE_COLUMNS = "source_id, title, date, outlet, content_hash, text, body, segments, noise, provenance, url, author"
+_INFO_COLUMNS = "source_id, title, date, outlet, url, author"
 _CHUNK_COLUMNS = "row, chunk_id, source_id, start_char, end_char, sentences"
 
 
@@ -39,7 +41,7 @@ def write_metadata(path: Path, articles: Iterable[Article], chunks: Iterable[Chu
     try:
         # A generation is fsynced and switched in only once complete: no journal is needed while writing it.
         connection.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        connection.executemany(f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        connection.executemany(f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                                (_article_row(a) for a in articles))
         count = 0
         batch: list[tuple] = []
@@ -62,7 +64,7 @@ def write_metadata(path: Path, articles: Iterable[Article], chunks: Iterable[Chu
 def _article_row(article: Article) -> tuple:
     return (article.source_id, article.title, article.date, article.outlet, article.content_hash, article.text,
             json.dumps(article.body), json.dumps(article.segments), json.dumps(article.noise),
-            json.dumps(article.provenance))
+            json.dumps(article.provenance), article.url, article.author)
 
 
 def _spans(rows: list) -> tuple[Span, ...]:
@@ -70,12 +72,13 @@ def _spans(rows: list) -> tuple[Span, ...]:
 
 
 def _article_from_row(row: tuple) -> Article:
-    source_id, title, date, outlet, content_hash, text, body, segments, noise, provenance = row
+    source_id, title, date, outlet, content_hash, text, body, segments, noise, provenance, url, author = row
     return Article(
         source_id=source_id, text=text, title=title, date=date, outlet=outlet, body=_spans(json.loads(body)),
         segments=_spans(json.loads(segments)),
         noise=tuple((kind, (int(a), int(b))) for kind, (a, b) in json.loads(noise)),
-        provenance=tuple((k, v) for k, v in json.loads(provenance)), content_hash=content_hash,
+        provenance=tuple((k, v) for k, v in json.loads(provenance)), content_hash=content_hash, url=url,
+        author=author,
     )
 
 
@@ -149,15 +152,14 @@ class MetadataStore:
 
     def source_info(self, source_id: str) -> SourceInfo:
         """Return an article's citation metadata without reading its text."""
-        row = self._one("SELECT source_id, title, date, outlet FROM articles WHERE source_id = ?", (source_id,))
+        row = self._one(f"SELECT {_INFO_COLUMNS} FROM articles WHERE source_id = ?", (source_id,))
         if row is None:
             raise KeyError(source_id)
         return SourceInfo(*row)
 
     def sources(self) -> list[SourceInfo]:
         """Return every article's citation metadata, by id."""
-        return [SourceInfo(*row) for row in self._all("SELECT source_id, title, date, outlet FROM articles "
-                                                      "ORDER BY source_id")]
+        return [SourceInfo(*row) for row in self._all(f"SELECT {_INFO_COLUMNS} FROM articles ORDER BY source_id")]
 
     def date_range(self) -> tuple[str | None, str | None]:
         """Return the first and last article date."""

@@ -243,6 +243,7 @@ def _cite(groups: list[list[Candidate]], score) -> tuple[list[Citation], list[Po
                 n=len(citations) + 1, source_id=member.source.source_id, chunk_id=member.chunk_id,
                 quote=member.text, start=member.span[0], end=member.span[1], title=member.source.title,
                 date=member.source.date, outlet=member.source.outlet, speaker=member.speaker,
+                url=member.source.url, author=member.source.author,
             ))
             numbers.append(len(citations))
         lead = max(group, key=score)

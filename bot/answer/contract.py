@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from bot.answer.types import Answer, Citation, SourceView
 from embeddings.index import BuildReport
 from embeddings.records import Hit, SourceInfo
+from embeddings.seeds import Added
 
 
 def citation_json(citation: Citation) -> dict[str, object]:
@@ -17,7 +18,7 @@ def citation_json(citation: Citation) -> dict[str, object]:
     return {
         "n": citation.n, "source_id": citation.source_id, "chunk_id": citation.chunk_id, "quote": citation.quote,
         "title": citation.title, "date": citation.date, "outlet": citation.outlet, "speaker": citation.speaker,
-        "start": citation.start, "end": citation.end,
+        "start": citation.start, "end": citation.end, "url": citation.url, "author": citation.author,
     }
 
 
@@ -76,7 +77,8 @@ def source_json(view: SourceView) -> dict[str, object]:
     """Return one article (`source --json`): metadata and where it came from, clean text, noise, passages."""
     return {
         "source_id": view.info.source_id, "title": view.info.title, "date": view.info.date,
-        "outlet": view.info.outlet, "provenance": dict(view.article.provenance),
+        "outlet": view.info.outlet, "url": view.info.url, "author": view.info.author,
+        "provenance": dict(view.article.provenance),
         "text": view.article.clean_text,
         "noise": [{"kind": kind, "text": view.article.span_text(span)} for kind, span in view.article.noise],
         "chunks": [{"chunk_id": c.chunk_id, "start": c.start, "end": c.end, "text": c.text} for c in view.chunks],
@@ -85,8 +87,8 @@ def source_json(view: SourceView) -> dict[str, object]:
 
 def sources_json(infos: Iterable[SourceInfo]) -> dict[str, object]:
     """Return the corpus (`sources --json`)."""
-    return {"sources": [{"source_id": i.source_id, "title": i.title, "date": i.date, "outlet": i.outlet}
-                        for i in infos]}
+    return {"sources": [{"source_id": i.source_id, "title": i.title, "date": i.date, "outlet": i.outlet,
+                         "url": i.url, "author": i.author} for i in infos]}
 
 
 def build_report_json(report: BuildReport) -> dict[str, object]:
@@ -102,6 +104,12 @@ def build_report_json(report: BuildReport) -> dict[str, object]:
         "embedded": report.embedded,
         "warnings": list(report.warnings),
     }
+
+
+def add_json(added: Added, report: BuildReport) -> dict[str, object]:
+    """Return what `add --json` did: the files copied into the seeds, then the index run."""
+    return {"copied": [{"file": name, "articles": count} for name, count in added.copied],
+            "unchanged": list(added.unchanged), "warnings": list(added.warnings), "index": build_report_json(report)}
 
 
 # --------------------------------------------------------------------------- schemas
@@ -121,7 +129,7 @@ def _object(properties: dict[str, object]) -> dict[str, object]:
 CITATION_SCHEMA = _object({
     "n": {"type": "integer", "minimum": 1}, "source_id": _TEXT, "chunk_id": _TEXT, "quote": _TEXT,
     "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT, "speaker": _MAYBE_TEXT,
-    "start": _COUNT, "end": _COUNT,
+    "start": _COUNT, "end": _COUNT, "url": _MAYBE_TEXT, "author": _MAYBE_TEXT,
 })
 LEAD_SCHEMA = _object({"source_id": _TEXT, "chunk_id": _TEXT, "text": _TEXT, "score": _NUMBER, "date": _MAYBE_TEXT,
                        "title": _MAYBE_TEXT})
@@ -144,15 +152,21 @@ HIT_SCHEMA = _object({
 })
 SEARCH_SCHEMA = _object({"query": _TEXT, "results": {"type": "array", "items": HIT_SCHEMA}})
 SOURCE_SCHEMA = _object({
-    "source_id": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT,
+    "source_id": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT, "url": _MAYBE_TEXT,
+    "author": _MAYBE_TEXT,
     "provenance": {"type": "object", "additionalProperties": _TEXT}, "text": _TEXT,
     "noise": {"type": "array", "items": _object({"kind": _TEXT, "text": _TEXT})},
     "chunks": {"type": "array", "items": _object({"chunk_id": _TEXT, "start": _COUNT, "end": _COUNT,
                                                    "text": _TEXT})},
 })
 SOURCES_SCHEMA = _object({"sources": {"type": "array", "items": _object({
-    "source_id": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT})}})
+    "source_id": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT, "url": _MAYBE_TEXT,
+    "author": _MAYBE_TEXT})}})
 BUILD_REPORT_SCHEMA = _object({
     "path": _TEXT, "up_to_date": {"type": "boolean"}, "added": _TEXTS, "changed": _TEXTS, "removed": _TEXTS,
     "unchanged": _COUNT, "chunks": _COUNT, "embedded": _COUNT, "warnings": _TEXTS,
+})
+ADD_SCHEMA = _object({
+    "copied": {"type": "array", "items": _object({"file": _TEXT, "articles": _COUNT})}, "unchanged": _TEXTS,
+    "warnings": _TEXTS, "index": BUILD_REPORT_SCHEMA,
 })

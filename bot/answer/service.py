@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -30,12 +31,13 @@ from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.encoders import Embedder
 from embeddings.encoders import make_embedder as build_embedder
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
-from embeddings.errors import IndexMismatchError, SourceNotFoundError
+from embeddings.errors import CorpusError, IndexMismatchError, SourceNotFoundError
 from embeddings.index import BuildReport, NewsIndex, build_index, load_index
 from embeddings.lexical import tokenize
 from embeddings.manifest import read_manifest, stale_articles
 from embeddings.records import Hit, SourceInfo
 from embeddings.retrieval import Retriever, limit_search_threads
+from embeddings.seeds import Added, add_files
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,9 @@ class NewsService:
             index_dir = self.settings.index_dir
             manifest = read_manifest(index_dir)
             if check_corpus and self.settings.seeds_dir.is_dir():
-                stale = stale_articles(manifest, self.read_corpus().articles)
+                # Pages whose bytes still match the index are not extracted again: only ids and hashes are compared.
+                known = manifest.get("articles") if isinstance(manifest.get("articles"), dict) else None
+                stale = stale_articles(manifest, self.read_corpus(known).articles)
                 if stale:
                     raise IndexMismatchError(
                         f"the index is older than the seeds ({len(stale)} articles changed: "
@@ -276,9 +280,17 @@ class NewsService:
             "index_built": index.manifest.get("created_at"),
         }
 
-    def read_corpus(self) -> CorpusLoad:
+    def read_corpus(self, known: dict[str, str] | None = None) -> CorpusLoad:
         """Read the seeds as configured: the same articles for the staleness check and for indexing."""
-        return read_corpus(self.settings.seeds_dir, self.settings.max_article_bytes)
+        return read_corpus(self.settings.seeds_dir, self.settings.max_article_bytes, self.settings.read_limits,
+                           known)
+
+    def add(self, paths: Sequence[Path], report: Callable[[str], None] | None = None) -> tuple[Added, BuildReport]:
+        """Copy files into the seeds directory and bring the index in line with them, in one step."""
+        added = add_files(self.settings.seeds_dir, paths, self.settings.read_limits)
+        if not added.copied and not added.unchanged:
+            raise CorpusError("nothing added: " + "; ".join(added.warnings[:3] or ["no files given"]))
+        return added, self.reindex(report=report)
 
     def reindex(self, rebuild: bool = False, report: Callable[[str], None] | None = None) -> BuildReport:
         """Bring the index in line with the seeds, then swap the new one in; questions meanwhile use the old."""

@@ -53,6 +53,8 @@ class Citation:
     date: str | None = None
     outlet: str | None = None
     speaker: str | None = None
+    url: str | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from bot.answer.contract import (
+    add_json,
     answer_json,
     build_report_json,
     search_json,
@@ -113,6 +114,36 @@ def index(ctx: click.Context, seeds: Path | None, rebuild: bool, quiet: bool, as
         _emit(build_report_json(report))
     else:
         click.echo(report.summary())
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--seeds", type=click.Path(path_type=Path), help="Seeds directory [NEWSBOT_SEEDS_DIR].")
+@click.option("--quiet", is_flag=True, help="Print only warnings and the summary lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.pass_context
+def add(ctx: click.Context, paths: tuple[Path, ...], seeds: Path | None, quiet: bool, as_json: bool) -> None:
+    """Copy pages, feeds, exports or .txt articles into the seeds directory and update the index, in one step."""
+    state = ctx.find_root().obj
+    if seeds is not None:
+        state["settings"] = _settings(ctx).with_overrides(seeds_dir=seeds)
+        state.pop("service", None)
+
+    def progress(message: str) -> None:
+        if not quiet and not as_json:
+            click.echo(message, err=True)
+
+    added, report = _service(ctx).add(list(paths), report=progress)
+    for warning in (*added.warnings, *report.warnings):
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        _emit(add_json(added, report))
+        return
+    for name, count in added.copied:
+        click.echo(f"added {name} to {_settings(ctx).seeds_dir} ({count} article{'s' if count != 1 else ''})")
+    for name in added.unchanged:
+        click.echo(f"{name} is already in {_settings(ctx).seeds_dir}, unchanged")
+    click.echo(report.summary())
 
 
 @cli.command()

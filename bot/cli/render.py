@@ -17,6 +17,11 @@ def source_label(info: SourceInfo | Citation) -> str:
     return f"{title} - {info.date or 'undated'} - {info.source_id}"
 
 
+def _url_line(info: SourceInfo | Citation, indent: str = "      ") -> list[str]:
+    """Return the article's URL as a line of its own, when it has one."""
+    return [f"{indent}{info.url}"] if info.url else []
+
+
 def _wrap(text: str, indent: str = "") -> str:
     return "\n".join(
         textwrap.fill(line, WIDTH, initial_indent=indent, subsequent_indent=indent) if line else ""
@@ -35,6 +40,7 @@ def render_answer(answer: Answer) -> str:
             speaker = f" (speaker: {citation.speaker})" if citation.speaker else ""
             lines.append(f"  [{citation.n}] {source_label(citation)}{speaker}")
             lines.append(_wrap(f"“{citation.quote}”", "      "))
+            lines += _url_line(citation)
         if answer.as_of:
             lines.append(f"As of {answer.as_of}.")
     elif answer.leads:
@@ -42,6 +48,7 @@ def render_answer(answer: Answer) -> str:
         for hit in answer.leads[:3]:
             lines.append(f"  - {source_label(hit.source)}")
             lines.append(_wrap(hit.chunk.text, "      "))
+            lines += _url_line(hit.source)
     return "\n".join(lines).rstrip()
 
 
@@ -61,6 +68,7 @@ def render_timeline(timeline: Answer) -> str:
     lines.append("Sources:")
     for citation in timeline.citations:
         lines.append(f"  [{citation.n}] {source_label(citation)}")
+        lines += _url_line(citation)
     if timeline.as_of:
         lines.append(f"As of {timeline.as_of}.")
     return "\n".join(lines)
@@ -74,6 +82,7 @@ def render_hits(query: str, hits: Sequence[Hit]) -> str:
     for hit in hits:
         lines.append(f"{hit.rank:>2}. [{hit.score:.4f}] {source_label(hit.source)}  ({hit.chunk.chunk_id})")
         lines.append(_wrap(hit.chunk.text, "      "))
+        lines += _url_line(hit.source)
     return "\n".join(lines)
 
 
@@ -89,7 +98,8 @@ def render_source(view: SourceView) -> str:
     """Render one article: title, date and id, where its metadata came from, its clean text and its passages."""
     info = view.info
     lines = [f"{info.title or '(untitled)'}", f"{info.date or 'undated'} - {info.source_id}"
-             + (f" - {info.outlet}" if info.outlet else "")]
+             + (f" - {info.outlet}" if info.outlet else "") + (f" - by {info.author}" if info.author else ""),
+             *_url_line(info, "")]
     provenance = ", ".join(f"{k} from {v}" for k, v in view.article.provenance)
     if provenance:
         lines.append(f"({provenance})")

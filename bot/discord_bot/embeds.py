@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 _FULL_TEXT_PAGE = 4000
 MAX_FULL_TEXT_PAGES = 10
 _LEAD_CHARS = 350
+# Longer article URLs are shown nowhere rather than eating an embed's 6000 characters.
+_MAX_LINK = 500
 
 ANSWER_COLOUR = discord.Colour.blue()
 LEADS_COLOUR = discord.Colour.light_grey()
@@ -73,6 +75,34 @@ def citation_name(citation: Citation) -> str:
     return source_label(citation.title, citation.date, citation.source_id, prefix=f"[{citation.n}] ", suffix=suffix)
 
 
+def link_target(url: str | None) -> str | None:
+    """Return an article URL fit for an embed link (http(s), no spaces, not overlong), or None."""
+    if not url or len(url) > _MAX_LINK or not re.match(r"https?://[^\s/]+", url) or re.search(r"\s", url):
+        return None
+    return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+
+
+def linked(text: str, url: str | None, limit: int = 200) -> str:
+    """Return text as a markdown link to the article when it has a URL, else as plain escaped text."""
+    label = shorten(md(one_line(text) or "Untitled"), limit)
+    target = link_target(url)
+    if not target:
+        return label
+    # A bracket in the title would end the link text early.
+    label = re.sub(r"(?<!\\)([\[\]])", r"\\\1", label)
+    return f"[{label}]({target})"
+
+
+def citation_field(citation: Citation) -> tuple[str, str]:
+    """Return a citation's field: its name, and its verbatim quote (under the title, linked to the article)."""
+    if link_target(citation.url) is None:
+        return citation_name(citation), quote_block(citation.quote)
+    suffix = f" ({citation.speaker})" if citation.speaker else ""
+    name = shorten(f"[{citation.n}] {citation.date or 'undated'} - {citation.source_id}{suffix}", FIELD_NAME_FLOOR)
+    head = linked(citation.title or "Untitled", citation.url)
+    return name, f"{head}\n{quote_block(citation.quote, FIELD_VALUE_LIMIT - len(head) - 1)}"
+
+
 def quote_block(text: str, limit: int = FIELD_VALUE_LIMIT) -> str:
     """Return text as a markdown block quote of at most `limit` characters."""
     body = md(text.strip()).replace("\n", "\n> ")
@@ -102,7 +132,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
     slots = FIELD_COUNT_LIMIT - len(embed.fields)
     shown = citations if len(citations) <= slots else citations[: slots - 1]
     for citation in shown:
-        embed.add_field(name=citation_name(citation), value=quote_block(citation.quote), inline=False)
+        name, value = citation_field(citation)
+        embed.add_field(name=name, value=value, inline=False)
     hidden = citations[len(shown):]
     if hidden:
         listed = ", ".join(f"[{c.n}] {c.source_id}" for c in hidden)
@@ -128,9 +159,9 @@ def timeline_embed(timeline: Answer) -> discord.Embed:
     if timeline.notes:
         embed.add_field(name="⚠️ Sources differ", value=shorten(md("\n".join(timeline.notes)), FIELD_VALUE_LIMIT),
                         inline=False)
-    sources = "\n".join(f"[{c.n}] {c.title or 'untitled'} - {c.date or 'undated'} - {c.source_id}"
-                        for c in timeline.citations)
-    embed.add_field(name="Sources", value=shorten(md(sources), FIELD_VALUE_LIMIT), inline=False)
+    sources = "\n".join(f"[{c.n}] {linked(c.title or 'untitled', c.url, 120)} - {c.date or 'undated'} - "
+                        f"{md(c.source_id)}" for c in timeline.citations)
+    embed.add_field(name="Sources", value=shorten(sources, FIELD_VALUE_LIMIT), inline=False)
     embed.set_footer(text=f"as of {timeline.as_of}" if timeline.as_of else "as of: undated articles")
     return fit_embed(embed)
 
@@ -167,7 +198,8 @@ def passages_embeds(hits: Sequence[Hit]) -> list[discord.Embed]:
     embeds = []
     for hit in hits:
         embed = discord.Embed(title=shorten(f"#{hit.rank} · {one_line(hit.source.title or 'Untitled')}", TITLE_LIMIT),
-                              description=shorten(md(hit.chunk.text), DESCRIPTION_LIMIT), colour=INFO_COLOUR)
+                              description=shorten(md(hit.chunk.text), DESCRIPTION_LIMIT), colour=INFO_COLOUR,
+                              url=link_target(hit.source.url))
         embed.set_footer(text=f"{hit.chunk.source_id} · {hit.source.date or 'undated'} · {hit.chunk.chunk_id} · "
                               f"score {hit.score:.4f}")
         embeds.append(fit_embed(embed))
@@ -202,12 +234,15 @@ def source_embed(view: SourceView) -> discord.Embed:
     lines = [f"**Source id:** `{info.source_id}`", f"**Date:** {info.date or 'unknown'}"]
     if info.outlet:
         lines.append(f"**Outlet:** {md(info.outlet)}")
+    if info.author:
+        lines.append(f"**Author:** {md(info.author)}")
     provenance = dict(view.article.provenance)
     if provenance:
         lines.append("**Metadata from:** " + "; ".join(f"{k}: {md(v)}" for k, v in provenance.items()))
     lines.append(f"**Passages:** {len(view.chunks)} · **Length:** {len(view.article.clean_text)} characters")
     embed = discord.Embed(title=shorten(one_line(info.title or info.source_id), TITLE_LIMIT),
-                          description=shorten("\n".join(lines), DESCRIPTION_LIMIT), colour=INFO_COLOUR)
+                          description=shorten("\n".join(lines), DESCRIPTION_LIMIT), colour=INFO_COLOUR,
+                          url=link_target(info.url))
     chunks = list(view.chunks)
     shown = chunks if len(chunks) <= FIELD_COUNT_LIMIT else chunks[: FIELD_COUNT_LIMIT - 1]
     for chunk in shown:
@@ -232,7 +267,8 @@ def full_text_embeds(view: SourceView) -> list[discord.Embed]:
     embeds = []
     for number, part in enumerate(parts, start=1):
         title = shorten(f"Full text: {one_line(info.title or info.source_id)}", TITLE_LIMIT) if number == 1 else None
-        embed = discord.Embed(title=title, description=part, colour=INFO_COLOUR)
+        embed = discord.Embed(title=title, description=part, colour=INFO_COLOUR,
+                              url=link_target(info.url) if number == 1 else None)
         embed.set_footer(text=f"{info.source_id} · {info.date or 'undated'} · part {number}/{len(parts)}")
         embeds.append(fit_embed(embed))
     return embeds

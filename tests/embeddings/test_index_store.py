@@ -19,6 +19,7 @@ from embeddings.corpus import read_corpus
 from embeddings.errors import IndexCorruptError, IndexMismatchError, NewsbotError
 from embeddings.index import DATA_FILES, MANIFEST, METADATA, build_index, load_index, write_index
 from embeddings.lexical import BM25
+from embeddings.manifest import FORMAT_VERSION
 from embeddings.records import SourceInfo
 from embeddings.retrieval import Retriever
 from tests.conftest import DEV_QUESTIONS, OWN_QUESTIONS
@@ -123,7 +124,7 @@ def test_the_retriever_ranks_the_same_with_persisted_or_rebuilt_bm25(service: Ne
 
 def test_every_data_file_is_checksummed(service: NewsService, tmp_path: Path) -> None:
     manifest = json.loads((service.index.path / MANIFEST).read_text())
-    assert manifest["format_version"] == 3 and set(manifest["files"]) == set(DATA_FILES)
+    assert manifest["format_version"] == FORMAT_VERSION and set(manifest["files"]) == set(DATA_FILES)
     for n, name in enumerate(DATA_FILES):
         copy = copy_index(service.index.path, tmp_path / str(n))
         path = copy.resolve() / name
