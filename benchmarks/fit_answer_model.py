@@ -3,9 +3,11 @@
 For every training question, newsbot retrieves and scores its candidate sentences exactly as when answering (with the
 hand-set weights, so the fit never sees its own output); a sentence is a positive when it comes from a gold source
 and holds a gold evidence phrase. A logistic regression over bot/answer/features.py's features then gives each
-sentence the probability that it answers. The two thresholds (decline below, drop a point below) are chosen on the
-same training questions: the best answer accuracy whose false-decline rate stays at most --max-false-declines.
-Held-out questions are never read here: `newsbot eval` measures them with the model this writes.
+sentence the probability that it answers; a second one, over what a question's best candidates look like, the
+probability that the articles answer it at all. Which points to show is chosen on the training questions; when to
+decline, by k-fold cross-validation over them: the threshold with the best accuracy whose false declines, on
+questions each fit did not see, stay within --max-false-declines. Held-out questions are never read here:
+`newsbot eval` measures them with the model this writes.
 """
 
 from __future__ import annotations
@@ -27,10 +29,22 @@ from bot.answer.service import NewsService, Prepared
 from bot.answer.types import AnswerConfig
 from embeddings.lexical import normalize
 
-# The training sets, each with the corpus it is asked of: (seeds directory, index directory, question files).
+SEEDS = ("seeds", ".newsbot/index")
+NEWSROOM = (".newsbot/corpora/newsroom-txt", ".newsbot/newsroom-index")
+SEED_TRAINING = ("../shared/eval/dev_questions.jsonl", "tests/data/questions.jsonl")
+NEWSROOM_TRAINING = ("tests/data/newsroom/questions_train.jsonl",)
+# General questions on no subject of either corpus, written for training only (never evaluated on).
+OFF_TOPIC = ("tests/data/offtopic_train.jsonl",)
+# The training sets, each with the corpus it is asked of: (seeds directory, index directory, question files, whether
+# they are asked of the other corpus). One corpus's questions asked of the other are all unanswerable there: real
+# questions on other subjects, which teach the decline model what a question the articles cannot answer looks like.
 TRAINING = (
-    ("seeds", ".newsbot/index", ("../shared/eval/dev_questions.jsonl", "tests/data/questions.jsonl")),
-    (".newsbot/corpora/newsroom-txt", ".newsbot/newsroom-index", ("tests/data/newsroom/questions_train.jsonl",)),
+    (*SEEDS, SEED_TRAINING, False),
+    (*NEWSROOM, NEWSROOM_TRAINING, False),
+    (*SEEDS, NEWSROOM_TRAINING, True),
+    (*NEWSROOM, SEED_TRAINING, True),
+    (*SEEDS, OFF_TOPIC, False),
+    (*NEWSROOM, OFF_TOPIC, False),
 )
 
 
@@ -51,14 +65,16 @@ def positive(question: Question, source_id: str, text: str) -> bool:
         normalize(p) in folded for p in question.evidence)
 
 
-def examples(seeds: Path, index: Path, files: tuple[str, ...]) -> list[Example]:
-    """Prepare every question of some files against one corpus."""
+def examples(seeds: Path, index: Path, files: tuple[str, ...], elsewhere: bool = False) -> list[Example]:
+    """Prepare every question of some files against one corpus (as unanswerable, when they are another's)."""
     from bot.settings import Settings
 
     service = NewsService(Settings.from_env().with_overrides(seeds_dir=seeds, index_dir=index), fitted=False)
     found = []
     for name in files:
         for question in read_questions(Path(name)):
+            if elsewhere:
+                question = replace(question, qid=f"{question.qid}@other", answerable=False, sources=(), evidence=())
             prepared = service.prepare(service.clean(question.question).text)
             features = np.asarray([c.features for c in prepared.candidates], dtype=np.float64).reshape(
                 -1, len(FEATURES))
@@ -130,39 +146,91 @@ def question_rows(rank: Logistic, data: list[Example]) -> tuple[np.ndarray, np.n
         if decision.answer:
             rows.append(question_features([(c.relevance, c.features) for c in decision.candidates]))
             labels.append(float(example.question.answerable))
+        elif not example.question.answerable and prepared.candidates:
+            # Declined by a rule: still an example of what an unanswerable question's best candidates look like.
+            rows.append(question_features([(c.relevance, c.features) for c in rescored(model, prepared)]))
+            labels.append(0.0)
     return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+
+
+def fit_models(data: list[Example], l2: float) -> tuple[Logistic, Logistic]:
+    """The sentence ranker and the decline model, fit on some prepared questions."""
+    x = np.vstack([e.features for e in data if len(e.features)])
+    y = np.concatenate([e.labels for e in data if len(e.labels)])
+    rank = fit(x, y, l2)
+    qx, qy = question_rows(rank, data)
+    return rank, fit(qx, qy, l2)
+
+
+def outcomes(model: AnswerModel, data: list[Example]) -> list[tuple[bool, bool, bool, float]]:
+    """Per question, with the decline model's threshold left open: (answerable, declined by a rule, right when
+    answered, the decline model's probability that it is answerable)."""
+    open_model = replace(model, decline_below=0.0)
+    config = replace(AnswerConfig(), model=open_model)
+    found = []
+    for example in data:
+        prepared = example.prepared
+        decision = decide(prepared.reading, rescored(model, prepared), prepared.unknown, prepared.similarity, config,
+                          prepared.asked)
+        answer = compose_answer(prepared.reading, decision, prepared.hits, config)
+        p = decision.confidence if decision.answer else 0.0
+        found.append((example.question.answerable, not decision.answer, answer_correct(example.question, answer), p))
+    return found
+
+
+def threshold(rows: list[tuple[bool, bool, bool, float]], max_false_declines: float) -> tuple[float, dict]:
+    """The decline threshold with the best accuracy whose false-decline rate stays within the limit."""
+    answerable = sum(1 for a, *_ in rows if a) or 1
+    best: tuple[float, float, dict] | None = None
+    for below in np.round(np.arange(0.0, 0.951, 0.025), 3):
+        correct = declined = 0
+        for is_answerable, by_rule, right, p in rows:
+            answered = not by_rule and p >= below
+            correct += right if answered else not is_answerable
+            declined += is_answerable and not answered
+        result = {"accuracy": round(correct / len(rows), 4), "false_decline_rate": round(declined / answerable, 4)}
+        if result["false_decline_rate"] <= max_false_declines and (best is None or result["accuracy"] > best[1]):
+            best = (float(below), result["accuracy"], result)
+    if best is None:
+        raise click.ClickException("no threshold keeps false declines within the limit")
+    return best[0], best[2]
 
 
 @click.command()
 @click.option("--out", type=click.Path(path_type=Path), default=MODEL_FILE, show_default=True)
 @click.option("--max-false-declines", type=float, default=0.05, show_default=True,
-              help="The highest share of answerable training questions the chosen thresholds may decline.")
+              help="The highest share of answerable questions the decline threshold may decline, as estimated by "
+                   "cross-validation over the training questions.")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @click.option("--l2", type=float, default=1.0, show_default=True)
-def main(out: Path, max_false_declines: float, l2: float) -> None:
-    """Fit the answer model on the training questions and write it with its training figures."""
-    data = [e for seeds, index, files in TRAINING for e in examples(Path(seeds), Path(index), files)]
-    x = np.vstack([e.features for e in data if len(e.features)])
-    y = np.concatenate([e.labels for e in data if len(e.labels)])
-    rank = fit(x, y, l2)
-    qx, qy = question_rows(rank, data)
-    decline = fit(qx, qy, l2)
-    best: tuple[float, float, float, dict] | None = None
-    for below in np.round(np.arange(0.05, 0.95, 0.025), 3):
-        for point in np.round(np.arange(0.1, 0.95, 0.05), 3):
-            result = figures(AnswerModel(rank, decline, float(below), float(point)), data)
-            if result["false_decline_rate"] > max_false_declines:
-                continue
-            score = result["accuracy"] + 0.5 * result["lead"]
-            if best is None or score > best[0]:
-                best = (score, float(below), float(point), result)
-    if best is None:
-        raise click.ClickException("no thresholds keep false declines within the limit")
-    _, below, point, result = best
+def main(out: Path, max_false_declines: float, folds: int, l2: float) -> None:
+    """Fit the answer model on the training questions and write it with its figures."""
+    data = [e for seeds, index, files, elsewhere in TRAINING
+            for e in examples(Path(seeds), Path(index), files, elsewhere)]
+    rank, decline = fit_models(data, l2)
+    # Which points to show: the best accuracy and lead on the training questions, declining nothing by the model.
+    point_scores = {}
+    for point in np.round(np.arange(0.05, 0.951, 0.05), 3):
+        result = figures(AnswerModel(rank, decline, 0.0, float(point)), data)
+        point_scores[float(point)] = result["accuracy"] + 0.5 * result["lead"]
+    point = max(point_scores, key=lambda p: (point_scores[p], p))
+    # When to decline: the threshold whose false declines, estimated on questions each fit has not seen (k-fold
+    # cross-validation), stay within the limit; held-out sets stay unseen.
+    rows: list[tuple[bool, bool, bool, float]] = []
+    for fold in range(folds):
+        train = [e for i, e in enumerate(data) if i % folds != fold]
+        test = [e for i, e in enumerate(data) if i % folds == fold]
+        fold_rank, fold_decline = fit_models(train, l2)
+        rows += outcomes(AnswerModel(fold_rank, fold_decline, 0.0, point), test)
+    below, cross_validated = threshold(rows, max_false_declines)
+    model = AnswerModel(rank, decline, below, point)
     about = {
-        "fit_on": [f for _, _, files in TRAINING for f in files],
-        "questions": len(data), "candidates": len(y), "positives": int(y.sum()),
-        "questions_left_to_the_decline_model": len(qy), "of_them_answerable": int(qy.sum()),
-        "training_figures": result, "max_false_declines": max_false_declines, "l2": l2,
+        "fit_on": [f"{f} on {seeds}" + (" (as unanswerable there)" if elsewhere else "")
+                   for seeds, _, files, elsewhere in TRAINING for f in files],
+        "questions": len(data), "answerable": sum(1 for e in data if e.question.answerable),
+        "candidates": sum(len(e.labels) for e in data), "positives": int(sum(e.labels.sum() for e in data)),
+        "cross_validated": cross_validated, "folds": folds, "training_figures": figures(model, data),
+        "max_false_declines": max_false_declines, "l2": l2,
         "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": "python -m benchmarks.fit_answer_model",
     }

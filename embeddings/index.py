@@ -32,7 +32,7 @@ from embeddings.manifest import (
     expected_manifest_fields,
     read_manifest,
 )
-from embeddings.records import Article, Chunk, ChunkerConfig, SourceInfo
+from embeddings.records import Article, BuildReport, Chunk, ChunkerConfig, SourceInfo
 from embeddings.store import LazyArticles, LazyChunks, MetadataStore, SentenceRows, write_metadata
 
 log = logging.getLogger(__name__)
@@ -55,31 +55,6 @@ DATA_FILES = (METADATA, CHUNK_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS, SENTENCE
               *BM25_ARRAYS.values(), FAISS_INDEX)
 
 Report = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    """What an index run found and did."""
-
-    path: str
-    added: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    chunks: int = 0
-    embedded: int = 0
-    up_to_date: bool = False
-    warnings: tuple[str, ...] = ()
-
-    def summary(self, with_path: bool = True) -> str:
-        """Return one line that says what changed."""
-        where = f" ({self.path})" if with_path else ""
-        if self.up_to_date:
-            return f"index up to date: {len(self.unchanged)} articles, {self.chunks} passages{where}"
-        parts = [f"{len(v)} {k}" for k, v in (("added", self.added), ("changed", self.changed),
-                                                ("removed", self.removed)) if v]
-        changed = ", ".join(parts) or "rebuilt"
-        return f"index written: {changed}; {self.chunks} passages, {self.embedded} texts embedded{where}"
 
 
 @dataclass

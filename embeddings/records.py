@@ -94,3 +94,28 @@ class Hit:
     dense_score: float = 0.0
     lexical_score: float = 0.0
     sentence_scores: tuple[float, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What an index run found and did."""
+
+    path: str
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    chunks: int = 0
+    embedded: int = 0
+    up_to_date: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def summary(self, with_path: bool = True) -> str:
+        """Return one line that says what changed."""
+        where = f" ({self.path})" if with_path else ""
+        if self.up_to_date:
+            return f"index up to date: {len(self.unchanged)} articles, {self.chunks} passages{where}"
+        parts = [f"{len(v)} {k}" for k, v in (("added", self.added), ("changed", self.changed),
+                                                ("removed", self.removed)) if v]
+        changed = ", ".join(parts) or "rebuilt"
+        return f"index written: {changed}; {self.chunks} passages, {self.embedded} texts embedded{where}"

@@ -34,6 +34,8 @@ class Unknown:
     topic: tuple[str, ...] = ()
     event: tuple[str, ...] = ()
     speaker: tuple[str, ...] = ()
+    # The question's lower-case content words that no article has in any form.
+    predicate: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,25 +89,39 @@ def unknown_words(reading: Reading, words: CorpusWords) -> Unknown:
     verbs = reading.event_verbs
     # One verb of the event in the articles is enough: the rest may be paraphrases.
     told = any(_known(v, words) for v in verbs)
-    return Unknown(names, topic, () if told else verbs, speaker)
+    absent = {t for t in reading.predicate if not words.has_form(t)}
+    surface = tuple(dict.fromkeys(w for w in re.findall(r"\b[a-z][a-z-]{2,}", reading.text)
+                                  if (s := tokenize(w)) and s[0] in absent))
+    # What the question asks about its names that is nowhere in the articles: it weighs (the answer model reads
+    # it), it does not decide alone, since a question may say in its own words what the articles say in theirs.
+    predicate = surface
+    return Unknown(names, topic, () if told else verbs, speaker, predicate)
+
+
+def passage_words(hits: Sequence[Hit]) -> tuple[str, ...]:
+    """The words of the closest passages, which may say the question's words in other words."""
+    return tuple(sorted({w for hit in hits[:SYNONYM_PASSAGES]
+                         for w in re.findall(r"[a-z][a-z-]{2,}", normalize(hit.chunk.text)) if w not in STOPWORDS}))
 
 
 def synonym_checks(unknown: Unknown, hits: Sequence[Hit]) -> dict[str, tuple[str, ...]]:
     """Return, for each missing name, topic word or event verb, the words of the closest passages that may say it
     ("West" ~ "Western", "died" ~ "deaths")."""
-    if not (unknown.topic or unknown.event or unknown.names) or not hits:
+    if not (unknown.topic or unknown.event or unknown.names or unknown.predicate) or not hits:
         return {}
-    words = sorted({w for hit in hits[:SYNONYM_PASSAGES]
-                    for w in re.findall(r"[a-z][a-z-]{2,}", normalize(hit.chunk.text)) if w not in STOPWORDS})
+    words = passage_words(hits)
     verbs = tuple(w for w in words if _VERB_FORM.fullmatch(w))
-    checks = {word: tuple(words) for word in (*unknown.topic, *(n for n in unknown.names if " " not in n))}
+    checks = {word: tuple(words) for word in (*unknown.topic, *unknown.predicate,
+                                              *(n for n in unknown.names if " " not in n))}
     checks.update({word: verbs for word in unknown.event})
     return {word: candidates for word, candidates in checks.items() if candidates}
 
 
-def missing(unknown: Unknown, similarity: Mapping[str, float], config: AnswerConfig) -> tuple[list[str], list[str]]:
+def missing(unknown: Unknown, similarity: Mapping[str, float],
+            config: AnswerConfig) -> tuple[list[str], list[str], list[str]]:
     """The missing words that no word of the closest passages says in other words: those that decide (the asked
-    person, the explicit topic, the event) and those that only weigh (other names)."""
+    person, the explicit topic, the event), and those that only weigh: other names, and the other words of what
+    the question asks."""
     def unmatched(words: Sequence[str]) -> list[str]:
         return [w for w in words if similarity.get(w, 0.0) < config.synonym_similarity]
 
@@ -113,7 +129,8 @@ def missing(unknown: Unknown, similarity: Mapping[str, float], config: AnswerCon
     # One event verb told in other words is enough.
     if len(event) < len(unknown.event):
         event = []
-    return [*unknown.speaker, *unmatched(unknown.topic), *event], unmatched(unknown.names)
+    return [*unknown.speaker, *unmatched(unknown.topic), *event], unmatched(unknown.names), unmatched(
+        unknown.predicate)
 
 
 def decide(reading: Reading, candidates: Sequence[Candidate], unknown: Unknown, similarity: Mapping[str, float],
@@ -123,7 +140,7 @@ def decide(reading: Reading, candidates: Sequence[Candidate], unknown: Unknown, 
     `asked` holds the people the articles name that the question's speaker means, found across every article
     that names them; the candidates then include every sentence the articles attribute to them.
     """
-    deciding, weighing = missing(unknown, similarity, config)
+    deciding, names, words = missing(unknown, similarity, config)
     if deciding:
         return Decision(False, _never_mention(deciding))
     if not candidates:
@@ -155,8 +172,9 @@ def decide(reading: Reading, candidates: Sequence[Candidate], unknown: Unknown, 
     else:
         confidence, floor = candidates[0].relevance, config.min_relevance
     if confidence < floor:
-        # Said only when true: a name the question uses that no article has in any form.
-        return Decision(False, _never_mention(weighing) if weighing else "", confidence=confidence)
+        # Said only when true: names and words of the question that no article has in any form.
+        absent = [*names, *words]
+        return Decision(False, _never_mention(absent) if absent else "", confidence=confidence)
     return Decision(True, candidates=tuple(candidates), confidence=confidence, asked=asked)
 
 

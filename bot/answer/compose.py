@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.answer.abstain import Decision
 from bot.answer.attribution import Voices, read_voices, speaker_bonus
-from bot.answer.features import predicate_terms, question_kinds, rare_terms, sentence_features
+from bot.answer.features import question_kinds, rare_terms, sentence_features
 from bot.answer.questions import Reading
 from bot.answer.types import NOT_FOUND, Answer, AnswerConfig, Candidate, Citation, Point
 from embeddings.lexical import tokenize
@@ -29,7 +29,8 @@ def _coverage(terms: Sequence[str], text: str, weights: Mapping[str, float]) -> 
 def candidates_from_hits(
     reading: Reading, hits: Sequence[Hit], texts: Mapping[str, str], weights: Mapping[str, float],
     config: AnswerConfig | None = None, voices: Mapping[str, Voices] | None = None, asked: Sequence[str] = (),
-    unknown_names: int = 0, known_share: float = 1.0,
+    unknown_names: int = 0, known_share: float = 1.0, synonyms: Mapping[str, frozenset[str]] | None = None,
+    absent_words: int = 0,
 ) -> list[Candidate]:
     """Score every sentence of the retrieved passages against the question; only verbatim quotes are kept.
 
@@ -41,7 +42,7 @@ def candidates_from_hits(
     rare = rare_terms(terms, weights)
     kinds = question_kinds(reading.text)
     bigrams = set(itertools.pairwise(reading.terms))
-    predicate = predicate_terms(reading.text, terms)
+    predicate = reading.predicate
     best: dict[tuple[str, Span], Candidate] = {}
     known = dict(voices or {})
     for hit in hits:
@@ -66,7 +67,7 @@ def candidates_from_hits(
                 coverage=coverage, rare=rare, lexical=hit.lexical_score, rank=hit.rank,
                 chunk_number=_chunk_number(hit.chunk.chunk_id), speaker=speaker, subject=subject, asked=asked,
                 kinds=kinds, unknown_names=unknown_names, pair=len(unit) > 1, bigrams=_bigram_share(bigrams, sentence),
-                known_share=known_share, predicate=predicate)
+                known_share=known_share, predicate=predicate, synonyms=synonyms, absent_words=absent_words)
             if config.model is not None:
                 relevance = config.model.probability(features)
             else:

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bot.answer.types import Answer, Citation, SourceView
-from embeddings.index import BuildReport
-from embeddings.records import Hit, SourceInfo
+from embeddings.records import BuildReport, Hit, SourceInfo
 from embeddings.seeds import Added
 
 

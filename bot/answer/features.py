@@ -35,6 +35,8 @@ FEATURES = (
     "bigrams",         # share of the question's consecutive terms found consecutive in it
     "known_share",     # share of the question's terms, by IDF, that the articles have at all
     "predicate",       # share of the question's lower-case content terms (what it asks of its names) it holds
+    "predicate_soft",  # the same, counting a word the model puts close to the question's ('deaths' for 'died')
+    "absent_words",    # the question's lower-case content words no article has in any form (0 to 3)
 )
 _QUOTE = re.compile(r"[“”\"]")
 _NAME = re.compile(r"\b[A-Z][a-z’'-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z’'-]+)+")
@@ -74,7 +76,9 @@ def sentence_features(reading: Reading, sentence: str, present: frozenset[str], 
                       chunk_number: int, speaker: str | None, subject: str | None,
                       asked: Sequence[str], kinds: frozenset[str] = frozenset(),
                       unknown_names: int = 0, pair: bool = False, bigrams: float = 0.0, known_share: float = 1.0,
-                      predicate: Sequence[str] = ()) -> tuple[float, ...]:
+                      predicate: Sequence[str] = (),
+                      synonyms: Mapping[str, frozenset[str]] | None = None,
+                      absent_words: int = 0) -> tuple[float, ...]:
     """Return one candidate sentence's feature vector, in the order of FEATURES."""
     shape = 0.0 if reading.expects is None else (1.0 if has_expected_shape(reading.expects, sentence) else -1.0)
     if not asked:
@@ -97,13 +101,22 @@ def sentence_features(reading: Reading, sentence: str, present: frozenset[str], 
         float("why" in kinds and bool(_CAUSE.search(sentence))), float("number" in kinds and new_number),
         float(min(unknown_names, 2)), float(pair), bigrams, known_share,
         sum(1 for t in predicate if t in present) / len(predicate) if predicate else 1.0,
+        sum(1 for t in predicate if t in present or present & (synonyms or {}).get(t, frozenset())) / len(predicate)
+        if predicate else 1.0,
+        float(min(absent_words, 3)),
     )
 
 
-def predicate_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
-    """The question's content terms typed in lower case: what it asks about its names ('born', 'soldiers')."""
-    lowered = {stem for word in re.findall(r"\b[a-z][\w’'-]*", question) for stem in tokenize(word)}
-    return tuple(t for t in dict.fromkeys(terms) if t in lowered)
+def predicate_words(reading: Reading) -> dict[str, str]:
+    """The question's lower-case content words, each with its stemmed term: what the model compares."""
+    wanted = set(reading.predicate)
+    question = reading.text
+    words = {}
+    for word in re.findall(r"\b[a-z][a-z-]{2,}", question):
+        stems = tokenize(word)
+        if stems and stems[0] in wanted:
+            words[word] = stems[0]
+    return words
 
 
 # What the decline model reads about a question: how its best candidates look, and what the corpus lacks of it.
@@ -112,11 +125,12 @@ QUESTION_FEATURES = (
     "second",          # and for the second best
     "best_similarity", # the best candidate's cosine to the question
     "best_coverage",   # its coverage of the question's terms
-    "best_predicate",  # its share of the question's lower-case content terms
+    "best_predicate",  # its share of the question's lower-case content terms, synonyms counted
     "best_shape",      # whether it has the kind of answer asked for
     "best_speaker",    # whether the person asked about speaks in it
     "known_share",     # share of the question's terms the articles have at all
     "unknown_names",   # names of the question no article has
+    "absent_words",    # lower-case content words of the question no article has
     "expects",         # the question asks for a date or a number
     "asks_speaker",    # the question asks what someone said
     "strong",          # how many candidates the ranker gives at least 0.5 (log)
@@ -131,6 +145,6 @@ def question_features(ranked: Sequence[tuple[float, Sequence[float]]]) -> tuple[
     best, top = ranked[0]
     second = ranked[1][0] if len(ranked) > 1 else 0.0
     strong = sum(1 for p, _ in ranked if p >= 0.5)
-    return (best, second, top[_AT["similarity"]], top[_AT["coverage"]], top[_AT["predicate"]], top[_AT["shape"]],
-            top[_AT["speaker"]], top[_AT["known_share"]], top[_AT["unknown_names"]], top[_AT["expects"]],
-            top[_AT["asks_speaker"]], math.log1p(strong))
+    picked = [top[_AT[name]] for name in ("similarity", "coverage", "predicate_soft", "shape", "speaker",
+                                          "known_share", "unknown_names", "absent_words", "expects", "asks_speaker")]
+    return (best, second, *picked, math.log1p(strong))

@@ -46,6 +46,7 @@ _ASKS_FOR_EVENT = re.compile(
     r"^\s*(?:until |since |by |from |on |in )?(?:when|(?:what|which) (?:year|date|day|month)|how (?:many|much|long))\b",
     re.I,
 )
+_PASSIVE_WHEN = re.compile(r"^\s*when (?:was|were|is|are)\s+\S.*?\s(?P<verb>[a-z]+)\s*\??\s*$", re.IGNORECASE)
 # Words after which the next one is the verb: auxiliaries, modals, "to" and "not".
 _BEFORE_VERB = _AUXILIARY | frozenset("will would can could shall should may might must to not never".split())
 # Light verbs take their meaning from their object ("take the city" is "capture the city"): they name no event.
@@ -102,6 +103,8 @@ class Reading:
     event_verbs: tuple[str, ...]
     speaker: str | None
     expects: str | None
+    # The question's content terms typed in lower case: what it asks of its names ('born', 'soldiers').
+    predicate: tuple[str, ...] = ()
     # True when the question asks how someone reacted, which the text may tell with them in a compound subject.
     reaction: bool = False
 
@@ -110,7 +113,14 @@ def read_question(question: str) -> Reading:
     """Read a question: content terms, names, explicit topic, asked event, asked speaker, expected answer kind."""
     return Reading(question, tuple(question_terms(question)), tuple(question_names(question)),
                    tuple(topic_terms(question)), tuple(event_verbs(question)), asked_speaker(question),
-                   expected_kind(question), bool(_REACTION.search(question)))
+                   expected_kind(question), predicate_terms(question), bool(_REACTION.search(question)))
+
+
+def predicate_terms(question: str) -> tuple[str, ...]:
+    """The question's content terms typed in lower case: what it asks about its names ('born', 'soldiers')."""
+    terms = question_terms(question)
+    lowered = {stem for word in re.findall(r"\b[a-z][\w’'-]*", question) for stem in tokenize(word)}
+    return tuple(t for t in dict.fromkeys(terms) if t in lowered)
 
 
 def question_terms(question: str) -> list[str]:
@@ -151,6 +161,11 @@ def topic_terms(question: str) -> list[str]:
     return kept
 
 
+def topic_words(text: str) -> tuple[str, ...]:
+    """Every content word of a topic phrase ('X on the budget talks' -> X, budget, talks)."""
+    return tuple(w for w in re.findall(r"[\w’'/-]+", text) if tokenize(w) and w.lower() not in FRAMING_WORDS)
+
+
 def event_verbs(question: str) -> list[str]:
     """Return the verbs of the event a 'when' or 'how many' question asks about ('appointed', 'lost', 'rule')."""
     if not _ASKS_FOR_EVENT.search(question):
@@ -160,6 +175,10 @@ def event_verbs(question: str) -> list[str]:
     for previous, word in zip(["", *words], words, strict=False):
         if previous.lower() in _BEFORE_VERB or (len(word) > 4 and word.lower().endswith(("ed", "ing"))):
             verbs.append(word)
+    # "When was X born?": the word after the subject that ends the question is the event's participle.
+    final = _PASSIVE_WHEN.match(question)
+    if final and not any(w.lower().endswith(("ed", "ing")) for w in verbs):
+        verbs.append(final.group("verb"))
     # A verb after a named subject ("When did the army plan ...") is left out: unmarked, it cannot be told from a
     # noun.
     return list(dict.fromkeys(

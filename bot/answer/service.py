@@ -17,13 +17,15 @@ from bot.answer.abstain import (
     corpus_words,
     decide,
     missing,
+    passage_words,
     synonym_checks,
     unknown_words,
 )
 from bot.answer.compose import candidates_from_hits, compose_answer
+from bot.answer.features import predicate_words
 from bot.answer.inputs import NO_WORDS, Cleaned, clean_question
 from bot.answer.model import AnswerModel, load_model
-from bot.answer.questions import Reading, read_question
+from bot.answer.questions import Reading, read_question, topic_words
 from bot.answer.types import TIMELINE_CONFIG, Answer, AnswerConfig, Candidate, SourceView
 from bot.answer.voices import VoiceReader
 from bot.settings import Settings
@@ -33,7 +35,7 @@ from embeddings.encoders import make_embedder as build_embedder
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
 from embeddings.errors import CorpusError, IndexMismatchError, SourceNotFoundError
 from embeddings.index import BuildReport, NewsIndex, build_index, load_index
-from embeddings.lexical import tokenize
+from embeddings.lexical import stem, tokenize
 from embeddings.manifest import read_manifest, stale_articles
 from embeddings.records import Hit, SourceInfo
 from embeddings.retrieval import Retriever, limit_search_threads
@@ -153,21 +155,22 @@ class NewsService:
 
     def timeline(self, topic: str) -> Answer:
         """Return what the articles say on a topic, one statement per point, oldest first."""
-        return self._compose(topic, None, TIMELINE_CANDIDATES, TIMELINE_CONFIG)
+        return self._compose(topic, None, TIMELINE_CANDIDATES, TIMELINE_CONFIG, whole_topic=True)
 
-    def _compose(self, question: str, context: str | None, candidates: int, config: AnswerConfig | None) -> Answer:
+    def _compose(self, question: str, context: str | None, candidates: int, config: AnswerConfig | None,
+                 whole_topic: bool = False) -> Answer:
         cleaned = self.clean(question)
         if not cleaned.has_words:
             return Answer(cleaned.text, False, NO_WORDS, notices=cleaned.notices)
         config = replace(config or AnswerConfig(), model=self.model)
-        prepared = self.prepare(cleaned.text, context, candidates, config)
+        prepared = self.prepare(cleaned.text, context, candidates, config, whole_topic)
         decision = decide(prepared.reading, prepared.candidates, prepared.unknown, prepared.similarity, config,
                           prepared.asked)
         answer = compose_answer(prepared.reading, decision, prepared.hits, config)
         return replace(answer, notices=cleaned.notices) if cleaned.notices else answer
 
     def prepare(self, question: str, context: str | None = None, candidates: int = ANSWER_CANDIDATES,
-                config: AnswerConfig | None = None) -> Prepared:
+                config: AnswerConfig | None = None, whole_topic: bool = False) -> Prepared:
         """Retrieve for a (cleaned) question and score every candidate sentence: all that deciding and composing
         an answer need. The answer model's fit reads the candidates from here too."""
         config = config or AnswerConfig()
@@ -177,6 +180,9 @@ class NewsService:
         vector = retriever.embed_query(query)
         hits = retriever.search(query, max(candidates, self.settings.top_k), query_vector=vector)
         reading = read_question(question)
+        if whole_topic:
+            # A timeline's words are all its topic: each must be in the articles.
+            reading = replace(reading, topic=topic_words(question))
         asked: tuple[str, ...] = ()
         pool = list(hits)
         if reading.speaker:
@@ -189,11 +195,12 @@ class NewsService:
         weights = {term: retriever.idf(term) for term in tokenize(query)}
         unknown = unknown_words(reading, words)
         similarity = self._best_similarity(synonym_checks(unknown, hits))
-        weighing = missing(unknown, similarity, config)[1]
+        _, names, absent = missing(unknown, similarity, config)
         total = sum(weights.get(t, 0.0) for t in reading.terms)
         known = sum(weights.get(t, 0.0) for t in reading.terms if words.has_form(t))
-        sentences = candidates_from_hits(reading, pool, texts, weights, config, voices, asked, len(weighing),
-                                         known / total if total else 1.0)
+        synonyms = self._synonyms(predicate_words(reading), passage_words(hits), config)
+        sentences = candidates_from_hits(reading, pool, texts, weights, config, voices, asked, len(names),
+                                         known / total if total else 1.0, synonyms, len(absent))
         return Prepared(reading, tuple(hits), tuple(sentences), unknown, similarity, asked)
 
     def _statement_hits(self, index: NewsIndex, voice_reader: VoiceReader, people: tuple[str, ...],
@@ -226,6 +233,20 @@ class NewsService:
             if self._voices is None or self._voices.index is not self._index:
                 self._voices = VoiceReader(self._index, self._retriever)
             return self._index, self._retriever, self._words_of_corpus, self._voices
+
+    def _synonyms(self, words: dict[str, str], candidates: tuple[str, ...],
+                  config: AnswerConfig) -> dict[str, frozenset[str]]:
+        """For each question word (by stem), the stems of the passage words the model puts close to it."""
+        if not words or not candidates:
+            return {}
+        every = sorted(set(words) | set(candidates))
+        vectors = dict(zip(every, self._word_vectors(every), strict=True))
+        matrix = np.stack([vectors[c] for c in candidates])
+        found = {}
+        for word, term in words.items():
+            close = matrix @ vectors[word] >= config.synonym_similarity
+            found[term] = frozenset(stem(c) for c, keep in zip(candidates, close, strict=True) if keep)
+        return found
 
     def _best_similarity(self, checks: dict[str, tuple[str, ...]]) -> dict[str, float]:
         """For each word, the best cosine of its vector to its candidate words' vectors."""

@@ -33,8 +33,7 @@ from embeddings.errors import NewsbotError
 
 if TYPE_CHECKING:
     from bot.answer.types import Answer, Citation, SourceView
-    from embeddings.index import BuildReport
-    from embeddings.records import Hit, SourceInfo
+    from embeddings.records import BuildReport, Hit, SourceInfo
 
 _FULL_TEXT_PAGE = 4000
 MAX_FULL_TEXT_PAGES = 10

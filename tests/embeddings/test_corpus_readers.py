@@ -72,7 +72,7 @@ def test_a_directory_or_an_unreadable_file_is_a_warning(mixed: Path):
         warnings = read_corpus(mixed).warnings
     finally:
         page.chmod(0o644)
-    assert "folder.html: not a regular file, skipped" in warnings
+    assert any(w.startswith("folder.html:") and "not a regular file" in w for w in warnings)
     import os
 
     if os.geteuid() != 0:  # root reads every file

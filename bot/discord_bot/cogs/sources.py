@@ -17,8 +17,7 @@ from bot.discord_bot.views import SourceTextView
 from embeddings.errors import NewsbotError
 
 if TYPE_CHECKING:
-    from embeddings.index import BuildReport
-    from embeddings.records import SourceInfo
+    from embeddings.records import BuildReport, SourceInfo
 
 log = logging.getLogger("bot.discord")
 

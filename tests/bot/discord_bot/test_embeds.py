@@ -10,8 +10,7 @@ import pytest
 from bot.answer.types import NOT_FOUND, Answer, Citation, SourceView
 from bot.discord_bot import embeds, limits
 from embeddings.errors import IndexMissingError, SourceNotFoundError
-from embeddings.index import BuildReport
-from embeddings.records import Article, Chunk, SourceInfo
+from embeddings.records import Article, BuildReport, Chunk, SourceInfo
 
 pytestmark = pytest.mark.fast
 
