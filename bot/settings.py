@@ -46,6 +46,9 @@ class Settings:
     cooldown_seconds: float = 5.0
     max_in_flight: int = 4
     feedback_db: Path = Path(".newsbot/feedback.sqlite3")
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_timeout: float = 5.0
     log_level: str = field(default="INFO", metadata={"normalize": str.upper})
 
     @property
@@ -121,6 +124,10 @@ class Settings:
                 raise ConfigError(f"{name} must be at least {low}, not {value}")
         if self.top_k > 25:
             raise ConfigError(f"NEWSBOT_TOP_K must be at most 25, not {self.top_k}")
+        if self.llm_url and not self.llm_url.startswith(("http://", "https://")):
+            raise ConfigError(f"NEWSBOT_LLM_URL must be an http:// or https:// URL, not {self.llm_url!r}")
+        if self.llm_timeout <= 0:
+            raise ConfigError("NEWSBOT_LLM_TIMEOUT must be positive")
         if self.cooldown_seconds < 0:
             raise ConfigError("NEWSBOT_COOLDOWN_SECONDS must not be negative")
         if self.log_level not in LOG_LEVELS:

@@ -181,3 +181,17 @@ def decide(reading: Reading, candidates: Sequence[Candidate], unknown: Unknown, 
 def _never_mention(words: Sequence[str]) -> str:
     listed = ", ".join(f"“{w}”" for w in dict.fromkeys(words))
     return f"They never mention {listed}."
+
+
+# What a question about the last answer asked for, as a decline says it.
+_ABOUT_ANSWER = {"date": "when the cited articles were published", "outlet": "which outlet reported it",
+                 "article": "which article it came from", "speaker": "who said it", "photo": "who took the photo",
+                 "choice": "either value", "others": "whether other articles report it",
+                 "venue": "where it was said"}
+
+
+def decide_from_sources(found: bool, what: str) -> Decision:
+    """Decline a question about the last answer when its cited articles do not tell (its date, outlet, speaker...)."""
+    if found:
+        return Decision(True, confidence=1.0)
+    return Decision(False, f"The cited articles do not say {_ABOUT_ANSWER.get(what, what)}.")

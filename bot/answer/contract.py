@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.answer.conversation import Reply
 from bot.answer.types import Answer, Citation, SourceView
 from embeddings.records import BuildReport, Hit, SourceInfo
 from embeddings.seeds import Added
@@ -40,6 +41,12 @@ def answer_json(answer: Answer) -> dict[str, object]:
         "confidence": round(answer.confidence, 4),
         "leads": [lead_json(h) for h in answer.leads],
     }
+
+
+def turn_json(reply: Reply) -> dict[str, object]:
+    """Return one answered turn of a conversation (`chat --json`, `ask --from-file` with conversations): the
+    answer, the self-contained question it was read as, and its number in the conversation."""
+    return answer_json(reply.answer) | {"standalone": reply.reading.shown, "turn": reply.turn}
 
 
 def timeline_json(timeline: Answer) -> dict[str, object]:
@@ -137,6 +144,12 @@ ANSWER_SCHEMA = _object({
     "citations": {"type": "array", "items": CITATION_SCHEMA}, "as_of": _MAYBE_TEXT, "notes": _TEXTS,
     "notices": _TEXTS, "confidence": _NUMBER, "leads": {"type": "array", "items": LEAD_SCHEMA},
 })
+TURN_SCHEMA = {
+    **ANSWER_SCHEMA,
+    "properties": {**ANSWER_SCHEMA["properties"], "standalone": _TEXT, "turn": {"type": "integer", "minimum": 0},
+                   "conversation": {"type": ["string", "integer"]}},
+    "required": sorted([*ANSWER_SCHEMA["required"], "standalone", "turn"]),
+}
 TIMELINE_SCHEMA = {
     **ANSWER_SCHEMA,
     "properties": {**ANSWER_SCHEMA["properties"], "timeline": {"type": "array", "items": _object({

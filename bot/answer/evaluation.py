@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TextIO
 
-from bot.answer.inputs import QuestionLine, open_question_file, read_question_lines
+from bot.answer.conversation import Conversation, Reply
+from bot.answer.inputs import MAX_LINE_CHARS, QuestionLine, open_question_file, read_question_lines
 from bot.answer.types import Answer
 from embeddings.errors import NewsbotError
 from embeddings.lexical import normalize
@@ -194,4 +197,142 @@ def render_evaluation(result: Mapping[str, object]) -> str:
         for row in misses:
             lines.append(f"  {row['id']} [{row['type']}] rank={row['rank']} answered={row['answered']} "
                          f"conf={row['confidence']} cited={','.join(row['cited'])}: {row['question']}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """One turn of an evaluation conversation: as typed, the self-contained question meant, and its gold."""
+
+    gold: Question
+    standalone: str
+    metadata: bool = False
+
+
+def read_conversations(path: Path) -> list[tuple[str, list[ConversationTurn]]]:
+    """Read conversations from JSON Lines: {"id", "turns": [{question, standalone, answerable, type, sources,
+    evidence, evidence_in}]}, refusing a malformed line with its number."""
+    if not path.is_file():
+        raise NewsbotError(f"no conversations file at {path}")
+    conversations = []
+    with open_question_file(path, sys.stdin) as handle:
+        for number, raw in enumerate(_bounded_lines(handle, str(path)), start=1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(raw)
+            except (ValueError, RecursionError):
+                raise NewsbotError(f"{where}: not a JSON object") from None
+            turns = row.get("turns") if isinstance(row, dict) else None
+            if not isinstance(turns, list) or not turns or not all(isinstance(t, dict) for t in turns):
+                raise NewsbotError(f"{where}: expected an object with a non-empty 'turns' list of objects")
+            read = []
+            for position, turn in enumerate(turns, start=1):
+                if not isinstance(turn.get("question"), str) or not isinstance(turn.get("standalone"), str):
+                    raise NewsbotError(f"{where}: turn {position} needs 'question' and 'standalone' strings")
+                line = QuestionLine(number, turn["question"], turn)
+                gold = _question(line, path)
+                read.append(ConversationTurn(replace(gold, qid=f"{row.get('id', number)}.{position}"),
+                                             turn["standalone"], turn.get("evidence_in") == "metadata"))
+            conversations.append((str(row.get("id", number)), read))
+    return conversations
+
+
+def _bounded_lines(handle: TextIO, name: str) -> Iterator[str]:
+    """Yield a file's lines, each read with a bound (a file without newlines cannot fill the memory)."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = handle.readline(MAX_LINE_CHARS + 1)
+        except UnicodeDecodeError as exc:
+            raise NewsbotError(f"{name}:{number}: not UTF-8 text (byte {exc.start})") from None
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            raise NewsbotError(f"{name}:{number}: a line over {MAX_LINE_CHARS:,} characters is not a conversation")
+        yield line
+
+
+def turn_correct(turn: ConversationTurn, answer: Answer) -> bool:
+    """Right as a question is (a quote from a gold source with an evidence phrase, or declined when unanswerable);
+    a metadata turn is also right when the answer's text or a gold citation's metadata carries the phrase."""
+    if answer_correct(turn.gold, answer) or not turn.metadata or not answer.answered:
+        return answer_correct(turn.gold, answer)
+    phrases = [normalize(p) for p in turn.gold.evidence]
+    carried = [normalize(answer.answer)] + [
+        normalize(" ".join(v for v in (c.title, c.date, c.outlet, c.speaker) if v))
+        for c in answer.citations if c.source_id in turn.gold.sources]
+    return any(p in text for p in phrases for text in carried)
+
+
+def _cited(answer: Answer) -> frozenset[tuple[str, int, int]]:
+    return frozenset((c.source_id, c.start, c.end) for c in answer.citations) if answer.answered else frozenset()
+
+
+def evaluate_conversations(
+    conversations: Iterable[tuple[str, Sequence[ConversationTurn]]],
+    converse: Callable[[str, Conversation | None], Reply],
+    ask: Callable[[str], Answer],
+) -> dict[str, object]:
+    """Run every conversation turn by turn; compare each follow-up with its gold standalone question asked alone:
+    the same cited sentences (agreement), or at least one in common (overlap; both declined counts for both)."""
+    rows = []
+    for cid, turns in conversations:
+        state: Conversation | None = None
+        for position, turn in enumerate(turns):
+            reply = converse(turn.gold.question, state)
+            state = reply.conversation
+            gold = ask(turn.standalone)
+            rows.append({
+                "id": turn.gold.qid, "conversation": cid, "type": turn.gold.kind, "first": position == 0,
+                "question": turn.gold.question, "standalone": reply.reading.shown, "gold": turn.standalone,
+                "answerable": turn.gold.answerable, "answered": reply.answer.answered,
+                "correct": turn_correct(turn, reply.answer), "gold_correct": turn_correct(turn, gold),
+                "same_as_gold": _cited(reply.answer) == _cited(gold),
+                "overlaps_gold": _cited(reply.answer) == _cited(gold) or bool(_cited(reply.answer) & _cited(gold)),
+                "cited": sorted({c.source_id for c in reply.answer.citations}),
+            })
+    summary = _conversation_figures(rows)
+    summary["by_type"] = {kind: _conversation_figures([r for r in rows if r["type"] == kind])
+                          for kind in sorted({r["type"] for r in rows})}
+    summary["per_turn"] = rows
+    return summary
+
+
+def _conversation_figures(rows: list[dict]) -> dict[str, object]:
+    def share(values: list[bool]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    follow = [r for r in rows if not r["first"]]
+    unanswerable = [r for r in follow if not r["answerable"]]
+    return {
+        "turns": len(rows), "follow_ups": len(follow),
+        "first_accuracy": share([r["correct"] for r in rows if r["first"]]),
+        "follow_up_accuracy": share([r["correct"] for r in follow]),
+        "gold_standalone_accuracy": share([r["gold_correct"] for r in follow]),
+        "rewrite_agreement": share([r["same_as_gold"] for r in follow]),
+        "rewrite_overlap": share([r["overlaps_gold"] for r in follow]),
+        "unanswerable_declined": f"{sum(not r['answered'] for r in unanswerable)} of {len(unanswerable)}",
+    }
+
+
+def render_conversation_evaluation(result: Mapping[str, object]) -> str:
+    """Render conversation figures as a table, overall and per turn type, then the missed turns."""
+    columns = ("turns", "follow_ups", "first_accuracy", "follow_up_accuracy", "gold_standalone_accuracy",
+               "rewrite_agreement", "rewrite_overlap", "unanswerable_declined")
+    lines = [f"{'':<18}" + "".join(f"{c[:16]:>17}" for c in columns)]
+    for name, figures in [("all", result), *dict(result.get("by_type", {})).items()]:
+        lines.append(f"{name:<18}" + "".join(f"{('-' if figures.get(c) is None else figures.get(c))!s:>17}"
+                                             for c in columns))
+    misses = [r for r in result.get("per_turn", []) if not r["correct"]]
+    if misses:
+        lines += ["", "Missed turns:"]
+        for row in misses:
+            lines.append(f"  {row['id']} [{row['type']}] {row['question']!r} read as {row['standalone']!r} "
+                         f"answered={row['answered']} cited={','.join(row['cited'])}")
     return "\n".join(lines)

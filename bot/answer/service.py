@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.answer import converse
 from bot.answer.abstain import (
     CorpusWords,
     Unknown,
@@ -21,10 +22,14 @@ from bot.answer.abstain import (
     synonym_checks,
     unknown_words,
 )
+from bot.answer.answer_meta import Sources
 from bot.answer.compose import candidates_from_hits, compose_answer
+from bot.answer.condense import Condenser
+from bot.answer.conversation import Conversation, Preference, Reply
 from bot.answer.features import predicate_words
 from bot.answer.inputs import NO_WORDS, Cleaned, clean_question
 from bot.answer.model import AnswerModel, load_model
+from bot.answer.names import CorpusNames, build_names
 from bot.answer.questions import Reading, read_question, topic_words
 from bot.answer.types import TIMELINE_CONFIG, Answer, AnswerConfig, Candidate, SourceView
 from bot.answer.voices import VoiceReader
@@ -48,6 +53,8 @@ ANSWER_CANDIDATES = 8
 TIMELINE_CANDIDATES = 16
 # Passages of an asked person's statements (best first) added to the retrieved ones for a "what did X say".
 STATEMENT_PASSAGES = 24
+# A follow-up's passages are chosen from this many more, so that a cited one just below the cut can come in.
+PREFER_EXTRA = 8
 # Word vectors kept per process for that comparison (~1.5 KB each).
 WORD_CACHE = 20_000
 
@@ -91,6 +98,11 @@ class NewsService:
         self._words: OrderedDict[str, np.ndarray] = OrderedDict()
         self._words_lock = threading.Lock()
         self._voices: VoiceReader | None = None
+        self._names_of: tuple[NewsIndex, CorpusNames] | None = None
+        # Off by default: a condense-question model at NEWSBOT_LLM_URL, with the rules as the fallback.
+        self.condense: converse.Condense | None = (
+            Condenser(settings.llm_url, settings.llm_model or "default", settings.llm_timeout)
+            if settings.llm_url else None)
 
     @property
     def index(self) -> NewsIndex:
@@ -133,9 +145,10 @@ class NewsService:
         return index, retriever, corpus_words(retriever.vocabulary)
 
     def warm_up(self) -> None:
-        """Load the index and the model so that the first question is fast."""
+        """Load the index, the model and the corpus's names so that the first question and follow-up are fast."""
         self.load()
         self.retriever.embed_query("warm up")
+        self.names()
 
     def clean(self, text: str) -> Cleaned:
         """Return a question or query as retrieval reads it: no invisible characters, mentions or markdown, cut to
@@ -149,36 +162,47 @@ class NewsService:
             return []
         return self.retriever.search(cleaned.text, k or self.settings.top_k)
 
-    def ask(self, question: str, context: str | None = None) -> Answer:
-        """Answer a question from the articles, optionally read with an earlier question as context."""
-        return self._compose(question, context, ANSWER_CANDIDATES, None)
+    def ask(self, question: str, context: str | None = None, prefer: Preference | None = None) -> Answer:
+        """Answer a question from the articles, optionally read with an earlier question as context, and favouring
+        the passages a conversation already cited."""
+        return self._compose(question, context, ANSWER_CANDIDATES, None, prefer=prefer)
+
+    def converse(self, question: str, conversation: Conversation | None = None) -> Reply:
+        """Answer one turn of a conversation; the reply holds how it was read and the conversation after it."""
+        return converse.take_turn(self, question, conversation, self.condense)
+
+    def resume(self, turns: Sequence[tuple[str, str]]) -> Conversation:
+        """Rebuild a conversation from (question, how it was read) pairs read back from a Discord thread."""
+        return converse.resume(self, turns)
 
     def timeline(self, topic: str) -> Answer:
         """Return what the articles say on a topic, one statement per point, oldest first."""
         return self._compose(topic, None, TIMELINE_CANDIDATES, TIMELINE_CONFIG, whole_topic=True)
 
     def _compose(self, question: str, context: str | None, candidates: int, config: AnswerConfig | None,
-                 whole_topic: bool = False) -> Answer:
+                 whole_topic: bool = False, prefer: Preference | None = None) -> Answer:
         cleaned = self.clean(question)
         if not cleaned.has_words:
             return Answer(cleaned.text, False, NO_WORDS, notices=cleaned.notices)
         config = replace(config or AnswerConfig(), model=self.model)
-        prepared = self.prepare(cleaned.text, context, candidates, config, whole_topic)
+        prepared = self.prepare(cleaned.text, context, candidates, config, whole_topic, prefer)
         decision = decide(prepared.reading, prepared.candidates, prepared.unknown, prepared.similarity, config,
                           prepared.asked)
         answer = compose_answer(prepared.reading, decision, prepared.hits, config)
         return replace(answer, notices=cleaned.notices) if cleaned.notices else answer
 
     def prepare(self, question: str, context: str | None = None, candidates: int = ANSWER_CANDIDATES,
-                config: AnswerConfig | None = None, whole_topic: bool = False) -> Prepared:
+                config: AnswerConfig | None = None, whole_topic: bool = False,
+                prefer: Preference | None = None) -> Prepared:
         """Retrieve for a (cleaned) question and score every candidate sentence: all that deciding and composing
-        an answer need. The answer model's fit reads the candidates from here too."""
+        an answer need. The answer model's fit reads the candidates from here too. A conversation's preference
+        favours, mildly, what it cited."""
         config = config or AnswerConfig()
         context = self.clean(context).text if context else None
         query = f"{context} {question}" if context else question
         index, retriever, words, voice_reader = self._snapshot()
         vector = retriever.embed_query(query)
-        hits = retriever.search(query, max(candidates, self.settings.top_k), query_vector=vector)
+        hits = self._hits(retriever, query, max(candidates, self.settings.top_k), prefer, vector)
         reading = read_question(question)
         if whole_topic:
             # A timeline's words are all its topic: each must be in the articles.
@@ -201,7 +225,55 @@ class NewsService:
         synonyms = self._synonyms(predicate_words(reading), passage_words(hits), config)
         sentences = candidates_from_hits(reading, pool, texts, weights, config, voices, asked, len(names),
                                          known / total if total else 1.0, synonyms, len(absent))
+        if prefer is not None:
+            sentences = prefer.favour(sentences)
         return Prepared(reading, tuple(hits), tuple(sentences), unknown, similarity, asked)
+
+    @staticmethod
+    def _hits(retriever: Retriever, query: str, k: int, prefer: Preference | None, vector: np.ndarray) -> list[Hit]:
+        """Retrieve k passages; for a follow-up, from a few more, the conversation's cited ones mildly favoured."""
+        if prefer is None:
+            return retriever.search(query, k, query_vector=vector)
+        hits = retriever.search(query, k + PREFER_EXTRA, query_vector=vector)
+        ranked = sorted(hits, key=lambda h: -h.score * (1 + prefer.bonus(h.chunk.chunk_id, h.chunk.source_id,
+                                                                           h.source.date)))
+        return [replace(hit, rank=rank) for rank, hit in enumerate(ranked[:k], start=1)]
+
+    def sentences(self, query: str, k: int, prefer: Preference | None = None) -> list[Candidate]:
+        """Return the scored sentences of the passages retrieved for a query (for questions about an answer)."""
+        config = replace(AnswerConfig(), model=self.model)
+        return list(self.prepare(self.clean(query).text, None, k, config, prefer=prefer).candidates)
+
+    def cited_sources(self, source_ids: Sequence[str]) -> Sources:
+        """Return the articles, passages and metadata of some sources, for questions about an answer."""
+        index = self.index
+        ids = [s for s in dict.fromkeys(source_ids) if s in index.articles]
+        return Sources({s: index.articles[s] for s in ids}, {s: tuple(index.chunks_of(s)) for s in ids},
+                       {s: index.source(s) for s in ids})
+
+    def support(self, names: str, text: str) -> float:
+        """Return how well the corpus supports a text about some names: the best BM25 score of the text among the
+        passages that have every word of the names."""
+        _, retriever, _, _ = self._snapshot()
+        rows = retriever.chunks_with(tokenize(names, keep_stopwords=True))
+        if not rows:
+            return 0.0
+        return float(np.asarray(retriever.bm25.scores(text))[np.asarray(rows, dtype=np.int64)].max())
+
+    def names(self) -> CorpusNames:
+        """Return the names the articles use, and who of them are people (quoted, or given a title), read once per
+        loaded index."""
+        index, _, _, voice_reader = self._snapshot()
+        with self._lock:
+            if self._names_of is None or self._names_of[0] is not index:
+                people: set[str] = set()
+                for source_id in index.articles:
+                    voices = voice_reader.voices(source_id)
+                    people.update(voices.speakers.values())
+                    people.update(p.name for p in voices.people if p.roles)
+                texts = (a.clean_text for a in index.articles.values())
+                self._names_of = (index, build_names(texts, people))
+            return self._names_of[1]
 
     def _statement_hits(self, index: NewsIndex, voice_reader: VoiceReader, people: tuple[str, ...],
                         vector: np.ndarray, hits: list[Hit]) -> list[Hit]:

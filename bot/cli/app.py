@@ -19,9 +19,9 @@ from bot.answer.contract import (
     sources_json,
     timeline_json,
 )
-from bot.answer.inputs import open_question_file, read_question_lines
+from bot.answer.inputs import QuestionLine, open_question_file, read_question_lines
 from bot.answer.service import NewsService
-from bot.cli.chat import run_chat
+from bot.cli.chat import answer_lines, emit_lines, run_chat
 from bot.cli.render import render_answer, render_hits, render_source, render_sources, render_timeline
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
@@ -58,15 +58,20 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.find_root().obj["settings"]
 
 
-def read_batch(path: Path) -> Iterator[str]:
-    """Yield questions from JSON Lines (a `question` field) or plain text (one a line)."""
+def read_lines(path: Path) -> Iterator[QuestionLine]:
+    """Yield the lines of a question file: JSON Lines (a `question` field) or plain text (one a line)."""
     handle = open_question_file(path, sys.stdin)
     try:
-        for line in read_question_lines(handle, str(path)):
-            yield line.question
+        yield from read_question_lines(handle, str(path))
     finally:
         if handle is not sys.stdin:
             handle.close()
+
+
+def read_batch(path: Path) -> Iterator[str]:
+    """Yield questions from JSON Lines (a `question` field) or plain text (one a line)."""
+    for line in read_lines(path):
+        yield line.question
 
 
 @click.group(cls=NewsbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,17 +157,17 @@ def add(ctx: click.Context, paths: tuple[Path, ...], seeds: Path | None, quiet: 
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, from_file: Path | None, as_json: bool) -> None:
-    """Answer a question with cited, verbatim quotes."""
-    service = _service(ctx)
-    questions = list(read_batch(from_file)) if from_file else [question or ""]
+    """Answer a question with cited, verbatim quotes; in a file, lines with a `conversation` field are the turns of
+    that conversation, in order."""
     if not from_file and not (question or "").strip():
         raise click.UsageError("give a QUESTION or --from-file FILE")
-    for text in questions:
-        answer = service.ask(text)
-        if as_json:
-            _emit(answer_json(answer))
-        else:
-            click.echo(render_answer(answer) + ("\n" if from_file else ""))
+    service = _service(ctx)
+    if from_file:
+        for payload, answer in answer_lines(service, list(read_lines(from_file))):
+            _emit(payload) if as_json else click.echo(render_answer(answer) + "\n")
+        return
+    answer = service.ask(question or "")
+    _emit(answer_json(answer)) if as_json else click.echo(render_answer(answer))
 
 
 @cli.command()
@@ -224,26 +229,46 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="Read questions from standard input (text or JSON objects with a `question` field) as one "
+                   "conversation; write one JSON object per answer line.")
 @click.pass_context
-def chat(ctx: click.Context) -> None:
-    """Interactive local chat: ask questions; `:source ID`, `:sources`, `:search QUERY`, `:quit`."""
+def chat(ctx: click.Context, as_json: bool) -> None:
+    """Interactive local chat, one conversation: follow-ups are read with it; `:new`, `:source ID`, `:sources`,
+    `:search QUERY`, `:quit`."""
     service = _service(ctx)
+    if as_json:
+        service.load()
+        emit_lines(service, read_question_lines(sys.stdin, "<stdin>"), click.echo, default="chat")
+        return
     click.echo("Loading the model and index...", err=True)
     service.warm_up()
     run_chat(service, read_line=lambda: input("you> "), write=click.echo)
 
 
 @cli.command(name="eval")
-@click.option("--questions", "questions_file", type=click.Path(path_type=Path), required=True,
+@click.option("--questions", "questions_file", type=click.Path(path_type=Path),
               help="JSON Lines questions with gold sources and evidence.")
+@click.option("--conversations", "conversations_file", type=click.Path(path_type=Path),
+              help="JSON Lines conversations: turns with a gold standalone question each.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
-def evaluate_command(ctx: click.Context, questions_file: Path, as_json: bool) -> None:
-    """Measure hit@5, MRR@10, evidence coverage, answer accuracy and verbatim quotes."""
-    from bot.answer.evaluation import evaluate, read_questions, render_evaluation
+def evaluate_command(ctx: click.Context, questions_file: Path | None, conversations_file: Path | None,
+                     as_json: bool) -> None:
+    """Measure hit@5, MRR@10, evidence coverage, answer accuracy and verbatim quotes; or, for conversations,
+    follow-up accuracy, agreement with the gold standalone questions and unanswerable follow-ups declined."""
+    from bot.answer import evaluation
 
+    if (questions_file is None) == (conversations_file is None):
+        raise click.UsageError("give --questions FILE or --conversations FILE")
     service = _service(ctx)
-    questions = read_questions(questions_file)
+    if conversations_file is not None:
+        conversations = evaluation.read_conversations(conversations_file)
+        service.load()
+        result = evaluation.evaluate_conversations(conversations, service.converse, service.ask)
+        _emit(result) if as_json else click.echo(evaluation.render_conversation_evaluation(result))
+        return
+    questions = evaluation.read_questions(questions_file)
     service.load()
     texts = {source_id: article.text for source_id, article in service.index.articles.items()}
     seeds = _settings(ctx).seeds_dir
@@ -251,11 +276,11 @@ def evaluate_command(ctx: click.Context, questions_file: Path, as_json: bool) ->
         path = seeds / f"{source_id}.txt"
         if path.is_file():
             texts[source_id] = path.read_text(encoding="utf-8")
-    result = evaluate(questions, service.search, service.ask, texts)
+    result = evaluation.evaluate(questions, service.search, service.ask, texts)
     if as_json:
         _emit(result)
     else:
-        click.echo(render_evaluation(result))
+        click.echo(evaluation.render_evaluation(result))
 
 
 @cli.command()

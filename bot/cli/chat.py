@@ -1,20 +1,29 @@
-"""The local chat: a loop over lines typed in a terminal, answered by the same service as Discord."""
+"""The local chat: a loop over lines typed in a terminal, answered as one conversation by the same code as Discord
+threads; and the same conversations for machines (`chat --json`, `ask --from-file` lines with a `conversation`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable, Iterator
 
+from bot.answer.contract import answer_json, turn_json
+from bot.answer.conversation import Conversation
+from bot.answer.inputs import QuestionLine
 from bot.answer.service import NewsService
+from bot.answer.types import Answer
 from bot.cli.render import render_answer, render_hits, render_source, render_sources
 from embeddings.errors import NewsbotError
 
-HELP = "Ask about the articles. Commands: :source ID, :sources, :search QUERY, :quit"
+HELP = ("Ask about the articles; follow-ups are read with the conversation (\"and the minister?\", \"why?\"). "
+        "Commands: :new (a new conversation), :source ID, :sources, :search QUERY, :quit")
+MAX_CONVERSATIONS = 1000
 
 
 def run_chat(service: NewsService, read_line: Callable[[], str], write: Callable[[str], None]) -> None:
-    """Answer lines until :quit or the end of input; `:source ID`, `:sources`, `:search QUERY` look things up."""
+    """Answer lines until :quit or the end of input; `:new` starts a new conversation; `:source ID`, `:sources`,
+    `:search QUERY` look things up."""
     write(HELP)
-    previous: str | None = None
+    conversation: Conversation | None = None
     while True:
         try:
             line = read_line().strip()
@@ -26,7 +35,10 @@ def run_chat(service: NewsService, read_line: Callable[[], str], write: Callable
         if line in (":quit", ":q", ":exit"):
             return
         try:
-            if line.startswith(":source "):
+            if line == ":new":
+                conversation = None
+                write("(a new conversation)")
+            elif line.startswith(":source "):
                 write(render_source(service.source(line.split(maxsplit=1)[1])))
             elif line == ":sources":
                 write(render_sources(service.sources()))
@@ -34,16 +46,37 @@ def run_chat(service: NewsService, read_line: Callable[[], str], write: Callable
                 text = line.split(maxsplit=1)[1]
                 write(render_hits(text, service.search(text)))
             elif line.startswith(":"):
-                write("Unknown command. Try :source ID, :sources, :search QUERY or :quit")
+                write("Unknown command. Try :new, :source ID, :sources, :search QUERY or :quit")
             else:
-                answer = service.ask(line, context=previous if _is_follow_up(line) else None)
-                previous = line if not _is_follow_up(line) else previous
-                write("\n" + render_answer(answer) + "\n")
+                reply = service.converse(line, conversation)
+                conversation = reply.conversation
+                write("\n" + render_answer(reply.answer) + "\n")
         except NewsbotError as exc:
             write(f"error: {exc}")
 
 
-def _is_follow_up(line: str) -> bool:
-    """A short question starting with 'and', 'what about', 'also'... leans on the previous one."""
-    lowered = line.lower()
-    return len(line.split()) <= 6 and lowered.startswith(("and ", "what about", "how about", "also ", "and?"))
+def answer_lines(service: NewsService, lines: Iterable[QuestionLine], default: str | None = None
+                 ) -> Iterator[tuple[dict[str, object], Answer]]:
+    """Answer question lines in order: a line with a `conversation` field (or every line, given a default key) is
+    a turn of that conversation; others are questions on their own. Yields each line's JSON object and answer."""
+    conversations: dict[str, Conversation] = {}
+    for line in lines:
+        key = line.fields.get("conversation", default)
+        if key is None or isinstance(key, bool) or not isinstance(key, str | int):
+            if key is not None:
+                raise NewsbotError(f"line {line.number}: 'conversation' must be a string or a number")
+            answer = service.ask(line.question)
+            yield answer_json(answer), answer
+            continue
+        reply = service.converse(line.question, conversations.pop(str(key), None))
+        conversations[str(key)] = reply.conversation
+        while len(conversations) > MAX_CONVERSATIONS:
+            conversations.pop(next(iter(conversations)))
+        yield turn_json(reply) | ({"conversation": key} if key != default else {}), reply.answer
+
+
+def emit_lines(service: NewsService, lines: Iterable[QuestionLine], write: Callable[[str], None],
+               default: str | None = None) -> None:
+    """Write one JSON object a line for each question line, in order."""
+    for payload, _ in answer_lines(service, lines, default):
+        write(json.dumps(payload, ensure_ascii=False))

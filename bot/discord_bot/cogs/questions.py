@@ -1,10 +1,12 @@
-"""Questions: mentions, DMs and NEWSBOT_CHANNELS messages answered in threads, follow-ups, and /ask."""
+"""Questions: mentions, DMs and NEWSBOT_CHANNELS messages answered in threads; follow-ups in the bot's threads, in
+DMs and in replies to its answers read as conversations (read back from Discord after a restart); and /ask."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -13,44 +15,58 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import embeds, limits
+from bot.answer.conversation import ConversationStore
+from bot.discord_bot import embeds, history, limits
 from bot.discord_bot.cogs.common import Collaborators, HasCollaborators
 from bot.discord_bot.messaging import NO_PINGS, report_error, user_text
 from bot.discord_bot.views import AnswerView
 
 if TYPE_CHECKING:
+    from bot.answer.conversation import Reply
     from bot.answer.types import Answer
 
 log = logging.getLogger("bot.discord")
 
-MAX_THREADS = 2000
+# Answer message id -> its conversation's key, so that a reply to an answer continues that conversation.
+MAX_ANSWERS = 5000
+LOCK_STRIPES = 64
 _QUESTION_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
 class Questions(commands.Cog):
-    """Answers questions wherever the bot is asked, always in a thread when it can start one."""
+    """Answers questions wherever the bot is asked, always in a thread when it can start one; a thread the bot
+    started, a DM, and a reply to one of its answers are conversations, whose follow-ups are read with them."""
 
     def __init__(self, bot: commands.Bot, parts: Collaborators) -> None:
         self.bot = bot
         self.parts = parts
-        # thread id -> the thread's first question, the context for follow-ups; oldest threads are forgotten first.
-        self.threads: OrderedDict[int, str] = OrderedDict()
+        self.answers: OrderedDict[int, str] = OrderedDict()
+        # This bot's conversations by thread, DM or message; after a restart they are read back from Discord.
+        self.conversations = ConversationStore()
+        # Two messages of one conversation answered at once would each add their turn to the same state: one waits.
+        self._locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
 
-    # ------------------------------------------------------------------ thread memory
+    # ------------------------------------------------------------------ conversations
 
-    def remember_thread(self, thread_id: int, question: str) -> None:
-        """Remember a thread's first question, forgetting the oldest thread beyond MAX_THREADS."""
-        self.threads[thread_id] = question
-        self.threads.move_to_end(thread_id)
-        while len(self.threads) > MAX_THREADS:
-            self.threads.popitem(last=False)
+    def remember_answer(self, message_id: int, key: str) -> None:
+        """Remember which conversation an answer belongs to, forgetting the oldest beyond MAX_ANSWERS."""
+        self.answers[message_id] = key
+        self.answers.move_to_end(message_id)
+        while len(self.answers) > MAX_ANSWERS:
+            self.answers.popitem(last=False)
 
-    def thread_question(self, thread_id: int) -> str | None:
-        """Return a known thread's first question."""
-        question = self.threads.get(thread_id)
-        if question is not None:
-            self.threads.move_to_end(thread_id)
-        return question
+    def _own_thread(self, channel: object) -> bool:
+        me = self.bot.user
+        return isinstance(channel, discord.Thread) and me is not None and channel.owner_id == me.id
+
+    def _replied_answer(self, message: discord.Message) -> discord.Message | None:
+        """The bot's answer a message replies to, if it does (and Discord sent it along)."""
+        reference = message.reference
+        resolved = reference.resolved if reference is not None else None
+        me = self.bot.user
+        if isinstance(resolved, discord.Message) and me is not None and history.is_answer(resolved, me.id):
+            return resolved
+        return None
 
     # ------------------------------------------------------------------ messages
 
@@ -60,16 +76,14 @@ class Questions(commands.Cog):
 
     def _listened(self, channel: object) -> bool:
         wanted = {name.casefold() for name in self.parts.settings.channels}
-        if not wanted:
+        if not wanted or isinstance(channel, discord.Thread):
+            # A thread is a conversation of its own: the bot's (always answered) or a member's (never taken over).
             return False
-        candidates = [channel]
-        if isinstance(channel, discord.Thread) and channel.parent is not None:
-            candidates.append(channel.parent)
-        return any(str(getattr(c, "id", "")) in wanted or str(getattr(c, "name", "")).casefold() in wanted
-                   for c in candidates)
+        return str(getattr(channel, "id", "")) in wanted or str(getattr(channel, "name", "")).casefold() in wanted
 
     def addressed(self, message: discord.Message) -> bool:
-        """True when a message asks the bot: a DM, a mention, a follow-up in its thread, or a listened channel."""
+        """True when a message asks the bot: a DM, a mention, a reply to one of its answers, a message in a thread
+        it started, or one in a listened channel. A thread a member started is never taken over."""
         if message.guild is None:
             return True
         me = self.bot.user
@@ -80,7 +94,10 @@ class Questions(commands.Cog):
         # Without the message-content intent only mentions and DMs carry text, so nothing else can be a question.
         if not self.bot.intents.message_content:
             return False
-        if isinstance(message.channel, discord.Thread) and message.channel.id in self.threads:
+        reference = message.reference
+        if reference is not None and reference.message_id in self.answers:
+            return True  # a reply to an answer of this process, even when Discord did not send the answer along
+        if self._replied_answer(message) is not None or self._own_thread(message.channel):
             return True
         return self._listened(message.channel)
 
@@ -98,7 +115,7 @@ class Questions(commands.Cog):
             await self._say(message, message.channel, text)
 
     async def answer_message(self, message: discord.Message, question: str) -> None:
-        """Check, answer and reply to one question asked in a message."""
+        """Check, answer and reply to one question asked in a message, as a turn of its conversation."""
         # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
         cleaned = self.parts.service.clean(question)
         if not cleaned.has_words:
@@ -109,47 +126,91 @@ class Questions(commands.Cog):
                 if self.parts.gate.tell(message.author.id):
                     await self._say(message, message.channel, refusal)
                 return
-            destination, context = await self._destination(message, cleaned.text)
+            destination, key, earlier = await self._destination(message, cleaned.text)
             with contextlib.suppress(discord.HTTPException):
                 await destination.typing()
             try:
-                answer = await asyncio.to_thread(self.parts.service.ask, question, context)
+                reply = await asyncio.to_thread(self._turn, key, question, earlier)
             except Exception as error:
                 await self._say(message, destination, user_text(error, f"answering message {message.id}"))
                 return
         try:
-            await self._send_answer(message, destination, answer, context)
+            sent = await self._send_answer(message, destination, reply.answer, reply.reading.shown)
         except discord.HTTPException as error:
             text = embeds.error_id_text(report_error(error, f"sending the answer to message {message.id}"))
             await self._say(message, destination, text)
+            return
+        self.remember_answer(sent.id, key)
 
-    async def _destination(self, message: discord.Message, question: str) -> tuple[discord.abc.Messageable, str | None]:
-        """Return where to answer and the context for the question: the thread's first question, if any."""
+    def _turn(self, key: str, question: str, earlier: list[tuple[str, str]]) -> Reply:
+        """Answer a turn of the conversation under `key`, first rebuilding it from what was read back, if needed."""
+        service = self.parts.service
+        with self._locks[hash(key) % LOCK_STRIPES]:
+            conversation = self.conversations.get(key)
+            if conversation is None and earlier:
+                conversation = service.resume(earlier)
+            reply = service.converse(question, conversation)
+            self.conversations.put(key, reply.conversation)
+        return reply
+
+    async def _destination(self, message: discord.Message, question: str
+                           ) -> tuple[discord.abc.Messageable, str, list[tuple[str, str]]]:
+        """Return where to answer, the conversation's key, and, when this process does not know the conversation
+        (a restart), its earlier turns read back from Discord."""
         channel = message.channel
+        me_id = self.bot.user.id if self.bot.user else 0
+        replied = self._replied_answer(message)
+        earlier: list[tuple[str, str]] = []
+        if replied is not None:
+            known = self.answers.get(replied.id)
+            if known is None:
+                turn = history.turn_of(replied, me_id)
+                earlier = [turn] if turn else []
         if isinstance(channel, discord.Thread):
-            context = self.thread_question(channel.id)
-            if context is None:
-                self.remember_thread(channel.id, question)
-            return channel, context
+            key = f"thread:{channel.id}"
+            if key not in self.conversations and not earlier:
+                earlier = await self._read_back(channel, me_id, message)
+            return channel, key, earlier
         if isinstance(channel, discord.TextChannel):
             try:
                 thread = await message.create_thread(name=limits.thread_name(question), auto_archive_duration=1440)
             except discord.HTTPException as error:
                 log.warning("could not start a thread in channel %s (%s): answering in the channel", channel.id, error)
             else:
-                self.remember_thread(thread.id, question)
-                return thread, None
-        return channel, None
+                return thread, f"thread:{thread.id}", self._carried(replied, earlier)
+        key = f"dm:{channel.id}" if message.guild is None else f"message:{message.id}"
+        if message.guild is None and key not in self.conversations:
+            earlier = await self._read_back(channel, me_id, message)
+        return channel, key, self._carried(replied, earlier)
+
+    def _carried(self, replied: discord.Message | None, earlier: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The turns a reply to an answer carries into a new conversation: that answer's conversation's last ones."""
+        if replied is None:
+            return earlier
+        known = self.answers.get(replied.id)
+        conversation = self.conversations.get(known) if known else None
+        if conversation is None:
+            return earlier
+        return [(t.reading.question, t.reading.shown) for t in conversation.turns]
+
+    async def _read_back(self, channel: discord.abc.Messageable, bot_id: int, before: discord.Message
+                         ) -> list[tuple[str, str]]:
+        try:
+            return await history.read_back(channel, bot_id, before)
+        except discord.HTTPException as error:
+            log.warning("could not read back the conversation in %s: %s", getattr(channel, "id", "?"), error)
+            return []
 
     async def _send_answer(self, message: discord.Message, destination: discord.abc.Messageable, answer: Answer,
-                           context: str | None) -> None:
+                           context: str | None) -> discord.Message:
         view = AnswerView(answer, self.parts.feedback, context=context)
         embed = embeds.answer_embed(answer)
         if destination is message.channel:
-            await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
+            sent = await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
         else:
-            await destination.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
+            sent = await destination.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
         self.parts.live_views.keep(view)
+        return sent
 
     async def _say(self, message: discord.Message, destination: discord.abc.Messageable, text: str) -> None:
         """Send a short note, as a reply when in the question's own channel; failures are only logged."""

@@ -37,9 +37,14 @@ class RecordingService:
         self.asked: list[tuple[str, str | None]] = []
         self.reindexed = 0
 
-    def ask(self, question: str, context: str | None = None):
+    def ask(self, question: str, context: str | None = None, prefer=None):
         self.asked.append((question, context))
-        return self.inner.ask(question, context)
+        return self.inner.ask(question, context, prefer)
+
+    def converse(self, question: str, conversation=None):
+        from bot.answer import converse
+
+        return converse.take_turn(self, question, conversation)
 
     def reindex(self, *args, **kwargs):
         self.reindexed += 1
@@ -132,7 +137,8 @@ async def test_mention_is_answered_in_a_thread_with_citations(simcord_env: simco
     assert_pings_nobody(simcord_env)
 
 
-async def test_thread_follow_up_is_read_with_the_first_question(bot_settings: Settings, service: NewsService) -> None:
+async def test_a_thread_follow_up_is_answered_without_a_mention(bot_settings: Settings,
+                                                                  service: NewsService) -> None:
     recorder = RecordingService(service)
     async with simcord.run(create_bot(bot_settings, service=recorder), settle_timeout=60) as env:
         _, channel, alice = world(env)
@@ -140,8 +146,9 @@ async def test_thread_follow_up_is_read_with_the_first_question(bot_settings: Se
         thread = only_thread(channel)
         follow_up = await alice.send(thread, "and about troops?")  # no mention needed in the bot's thread
 
-        assert recorder.asked == [("What did Crosetto say about diplomacy?", None),
-                                  ("and about troops?", "What did Crosetto say about diplomacy?")]
+        asked = [question for question, _ in recorder.asked]
+        assert asked[0] == "What did Crosetto say about diplomacy?"
+        assert "troops" in asked[1]  # read with the conversation (tests/bot/discord_bot/test_conversations.py)
         answers = bot_messages(thread, env)
         assert len(answers) == 2
         assert answers[1].reference.message_id == follow_up.id
@@ -511,7 +518,7 @@ async def test_a_failed_slash_follow_up_is_logged_and_apologised_for(
 async def test_a_huge_answer_is_sent_within_discord_limits(bot_settings: Settings, service: NewsService,
                                                            huge_answer: Answer) -> None:
     class HugeService(RecordingService):
-        def ask(self, question: str, context: str | None = None):
+        def ask(self, question: str, context: str | None = None, prefer=None):
             return huge_answer
 
     async with simcord.run(create_bot(bot_settings, service=HugeService(service)), settle_timeout=60) as env:
