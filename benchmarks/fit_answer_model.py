@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.answer.abstain import decide
 from bot.answer.compose import compose_answer
-from bot.answer.evaluation import Question, answer_correct, read_questions
+from bot.answer.evaluation import Question, answer_correct, read_conversations, read_questions
 from bot.answer.features import FEATURES, QUESTION_FEATURES, question_features
 from bot.answer.model import MODEL_FILE, AnswerModel, Logistic, logistic_as_dict
 from bot.answer.service import NewsService, Prepared
@@ -31,8 +31,11 @@ from embeddings.lexical import normalize
 
 SEEDS = ("seeds", ".newsbot/index")
 NEWSROOM = (".newsbot/corpora/newsroom-txt", ".newsbot/newsroom-index")
-SEED_TRAINING = ("../shared/eval/dev_questions.jsonl", "tests/data/questions.jsonl")
-NEWSROOM_TRAINING = ("tests/data/newsroom/questions_train.jsonl",)
+# The training conversations count too: each turn's self-contained question, and each first turn as typed (chat
+# is written casually: "how many ppl died ... according to crosetto").
+SEED_TRAINING = ("../shared/eval/dev_questions.jsonl", "tests/data/questions.jsonl",
+                 "tests/data/conversations_train.jsonl")
+NEWSROOM_TRAINING = ("tests/data/newsroom/questions_train.jsonl", "tests/data/newsroom/conversations_train.jsonl")
 # General questions on no subject of either corpus, written for training only (never evaluated on).
 OFF_TOPIC = ("tests/data/offtopic_train.jsonl",)
 # The training sets, each with the corpus it is asked of: (seeds directory, index directory, question files, whether
@@ -65,6 +68,22 @@ def positive(question: Question, source_id: str, text: str) -> bool:
         normalize(p) in folded for p in question.evidence)
 
 
+def training_questions(path: Path) -> list[Question]:
+    """A file's questions; for a conversations file, each turn's self-contained question and each first turn as
+    typed (turns answered from an article's metadata are left out: their gold is not a sentence)."""
+    if "conversations" not in path.name:
+        return read_questions(path)
+    found = []
+    for _, turns in read_conversations(path):
+        for position, turn in enumerate(turns):
+            if turn.metadata:
+                continue
+            found.append(replace(turn.gold, qid=f"{turn.gold.qid}/standalone", question=turn.standalone))
+            if position == 0 and turn.gold.question != turn.standalone:
+                found.append(turn.gold)
+    return found
+
+
 def examples(seeds: Path, index: Path, files: tuple[str, ...], elsewhere: bool = False) -> list[Example]:
     """Prepare every question of some files against one corpus (as unanswerable, when they are another's)."""
     from bot.settings import Settings
@@ -72,7 +91,7 @@ def examples(seeds: Path, index: Path, files: tuple[str, ...], elsewhere: bool =
     service = NewsService(Settings.from_env().with_overrides(seeds_dir=seeds, index_dir=index), fitted=False)
     found = []
     for name in files:
-        for question in read_questions(Path(name)):
+        for question in training_questions(Path(name)):
             if elsewhere:
                 question = replace(question, qid=f"{question.qid}@other", answerable=False, sources=(), evidence=())
             prepared = service.prepare(service.clean(question.question).text)
