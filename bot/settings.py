@@ -28,6 +28,8 @@ class Settings:
 
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path(".newsbot/index")
+    # postgresql://user:password@host:port/database: the shared store (docs/postgres.md) instead of index_dir.
+    database_url: str | None = field(default=None, repr=False)
     model: str = DEFAULT_MODEL
     backend: str = field(default=DEFAULT_BACKEND, metadata={"normalize": str.lower})
     batch_size: int = 32
@@ -130,6 +132,9 @@ class Settings:
             raise ConfigError("NEWSBOT_LLM_TIMEOUT must be positive")
         if self.cooldown_seconds < 0:
             raise ConfigError("NEWSBOT_COOLDOWN_SECONDS must not be negative")
+        if self.database_url is not None and not self.database_url.startswith(("postgresql://", "postgres://")):
+            # Never echoed: it may hold a password.
+            raise ConfigError("NEWSBOT_DATABASE_URL must be a postgresql:// URL")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"NEWSBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
 

@@ -254,6 +254,17 @@ def _write(
     say: Report,
 ) -> int:
     """Embed what cannot be reused, write a new generation and switch the index to it."""
+    sentence_rows, sentence_vectors, chunk_vectors, embedded = plan_vectors(articles, chunks, embedder, reuse, say)
+    _write_generation(index_dir, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
+                      model=embedder.model_name, chunker=chunker,
+                      encoder=lambda generation: _export_encoder(embedder, index_dir, generation, say))
+    return embedded
+
+
+def plan_vectors(articles: Sequence[Article], chunks: Sequence[Chunk], embedder: Embedder, reuse: _Reusable | None,
+                 say: Report) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, int]:
+    """Number every distinct sentence, embed those `reuse` lacks; return each chunk's sentence rows, the sentence
+    and passage vectors, and how many texts were embedded (every store builds its vectors here)."""
     by_id = {a.source_id: a for a in articles}
     sentence_keys: dict[tuple[str, int, int], int] = {}
     sentence_rows: list[tuple[int, ...]] = []
@@ -278,12 +289,7 @@ def _write(
     if reuse is not None:
         kept = [i for i, key in enumerate(sentence_list) if key in reuse.sentence_rows]
         sentence_vectors[kept] = reuse.sentence_vectors[[reuse.sentence_rows[sentence_list[i]] for i in kept]]
-    chunk_vectors = passage_vectors(sentence_vectors, sentence_rows)
-
-    _write_generation(index_dir, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
-                      model=embedder.model_name, chunker=chunker,
-                      encoder=lambda generation: _export_encoder(embedder, index_dir, generation, say))
-    return len(texts)
+    return sentence_rows, sentence_vectors, passage_vectors(sentence_vectors, sentence_rows), len(texts)
 
 
 def passage_vectors(sentence_vectors: np.ndarray, sentence_rows: Sequence[Sequence[int]]) -> np.ndarray:

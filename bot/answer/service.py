@@ -34,17 +34,19 @@ from bot.answer.questions import Reading, read_question, topic_words
 from bot.answer.types import TIMELINE_CONFIG, Answer, AnswerConfig, Candidate, SourceView
 from bot.answer.voices import VoiceReader
 from bot.settings import Settings
+from embeddings.backends import open_backend
 from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.encoders import Embedder
 from embeddings.encoders import make_embedder as build_embedder
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
 from embeddings.errors import CorpusError, IndexMismatchError, SourceNotFoundError
-from embeddings.index import BuildReport, NewsIndex, build_index, load_index
+from embeddings.index import BuildReport
 from embeddings.lexical import stem, tokenize
-from embeddings.manifest import read_manifest, stale_articles
+from embeddings.manifest import stale_articles
 from embeddings.records import Hit, SourceInfo
 from embeddings.retrieval import Retriever, limit_search_threads
 from embeddings.seeds import Added, add_files
+from embeddings.stores import IndexBackend, ServingIndex
 
 log = logging.getLogger(__name__)
 
@@ -85,46 +87,43 @@ class NewsService:
     """Loads the index and model once and answers questions, searches and source look-ups."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, model: AnswerModel | None = None,
-                 *, fitted: bool = True) -> None:
+                 *, fitted: bool = True, backend: IndexBackend | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
+        # The index directory, or PostgreSQL when NEWSBOT_DATABASE_URL is set (embeddings/backends.py).
+        self.backend = backend or open_backend(settings.index_dir, settings.database_url, settings.backend)
         # The fitted answer model (bot/answer/answer_model.json) unless one is given; fitted=False ranks with the
         # hand-set weights, as the model's own fit does.
         self.model = model if model is not None or not fitted else load_model()
         self._lock = threading.RLock()
-        self._index: NewsIndex | None = None
+        self._index: ServingIndex | None = None
         self._retriever: Retriever | None = None
         self._words_of_corpus: CorpusWords | None = None
         self._words: OrderedDict[str, np.ndarray] = OrderedDict()
         self._words_lock = threading.Lock()
         self._voices: VoiceReader | None = None
-        self._names_of: tuple[NewsIndex, CorpusNames] | None = None
+        self._names_of: tuple[ServingIndex, CorpusNames] | None = None
         # Off by default: a condense-question model at NEWSBOT_LLM_URL, with the rules as the fallback.
         self.condense: converse.Condense | None = (
             Condenser(settings.llm_url, settings.llm_model or "default", settings.llm_timeout)
             if settings.llm_url else None)
 
     @property
-    def index(self) -> NewsIndex:
-        """Return the loaded index, loading it on first use."""
-        self.load()
-        assert self._index is not None
-        return self._index
+    def index(self) -> ServingIndex:
+        """Return the loaded index, loading it on first use (and the new one once another process switched it)."""
+        return self._snapshot()[0]
 
     @property
     def retriever(self) -> Retriever:
         """Return the retriever over the loaded index."""
-        self.load()
-        assert self._retriever is not None
-        return self._retriever
+        return self._snapshot()[1]
 
     def load(self, check_corpus: bool = True) -> None:
         """Load and check the index, refusing one built from other settings or an older corpus."""
         with self._lock:
             if self._index is not None:
                 return
-            index_dir = self.settings.index_dir
-            manifest = read_manifest(index_dir)
+            manifest = self.backend.read_manifest()
             if check_corpus and self.settings.seeds_dir.is_dir():
                 # Pages whose bytes still match the index are not extracted again: only ids and hashes are compared.
                 known = manifest.get("articles") if isinstance(manifest.get("articles"), dict) else None
@@ -136,10 +135,9 @@ class NewsService:
                     )
             self._index, self._retriever, self._words_of_corpus = self._open()
 
-    def _open(self) -> tuple[NewsIndex, Retriever, CorpusWords]:
-        """Load the index at the configured path with its retriever and the corpus's words, ready to serve."""
-        index = load_index(self.settings.index_dir, self.embedder.model_name, self.settings.chunker,
-                           backend=self.settings.backend)
+    def _open(self) -> tuple[ServingIndex, Retriever, CorpusWords]:
+        """Load the current index with its retriever and the corpus's words, ready to serve."""
+        index = self.backend.load(self.embedder.model_name, self.settings.chunker)
         limit_search_threads(self.settings.search_threads)
         retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
         return index, retriever, corpus_words(retriever.vocabulary)
@@ -258,7 +256,7 @@ class NewsService:
         rows = retriever.chunks_with(tokenize(names, keep_stopwords=True))
         if not rows:
             return 0.0
-        return float(np.asarray(retriever.bm25.scores(text))[np.asarray(rows, dtype=np.int64)].max())
+        return float(np.max(retriever.keyword_scores(text, rows)))
 
     def names(self) -> CorpusNames:
         """Return the names the articles use, and who of them are people (quoted, or given a title), read once per
@@ -275,7 +273,7 @@ class NewsService:
                 self._names_of = (index, build_names(texts, people))
             return self._names_of[1]
 
-    def _statement_hits(self, index: NewsIndex, voice_reader: VoiceReader, people: tuple[str, ...],
+    def _statement_hits(self, index: ServingIndex, voice_reader: VoiceReader, people: tuple[str, ...],
                         vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
         """The passages that hold the asked people's statements, best statement first, as extra candidates."""
         statements = voice_reader.statements(list(people))
@@ -297,10 +295,13 @@ class NewsService:
                              0.0, sentence_scores))
         return found
 
-    def _snapshot(self) -> tuple[NewsIndex, Retriever, CorpusWords, VoiceReader]:
+    def _snapshot(self) -> tuple[ServingIndex, Retriever, CorpusWords, VoiceReader]:
         """Return one consistent (index, retriever, corpus words, voices), even while a reindex swaps them."""
         with self._lock:
             self.load()
+            if not self.backend.is_current(self._index):  # type: ignore[arg-type]
+                # Another process switched the shared store to a new generation: this question reads that one.
+                self._index, self._retriever, self._words_of_corpus = self._open()
             assert self._index is not None and self._retriever is not None and self._words_of_corpus is not None
             if self._voices is None or self._voices.index is not self._index:
                 self._voices = VoiceReader(self._index, self._retriever)
@@ -392,8 +393,8 @@ class NewsService:
             # A caller with its own reporter (the CLI) prints them from the BuildReport: once, not twice.
             for warning in corpus.warnings:
                 log.warning("%s", warning)
-        result = build_index(corpus.articles, self.embedder, self.settings.chunker, self.settings.index_dir,
-                             rebuild=rebuild, warnings=corpus.warnings, report=report)
+        result = self.backend.build(corpus.articles, self.embedder, self.settings.chunker, rebuild=rebuild,
+                                    warnings=corpus.warnings, report=report)
         if not result.up_to_date or self._index is None:
             opened = self._open()
             with self._lock:

@@ -22,6 +22,7 @@ from bot.answer.contract import (
 from bot.answer.inputs import QuestionLine, open_question_file, read_question_lines
 from bot.answer.service import NewsService
 from bot.cli.chat import answer_lines, emit_lines, run_chat
+from bot.cli.postgres import postgres
 from bot.cli.render import render_answer, render_hits, render_source, render_sources, render_timeline
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
@@ -303,3 +304,6 @@ def run(ctx: click.Context) -> None:
         click.echo("DISCORD_TOKEN is not set: starting the local chat (`newsbot serve` runs the Discord bot).",
                    err=True)
         ctx.invoke(chat)
+
+
+cli.add_command(postgres)
