@@ -43,3 +43,7 @@ class SourceNotFoundError(NewsbotError):
 
 class ModelLoadError(NewsbotError):
     """The embedding model could not be loaded."""
+
+
+class StoreUnavailableError(NewsbotError):
+    """The database holding the index cannot be reached, refused the credentials, or lost the connection."""

@@ -1,0 +1,274 @@
+"""A loaded generation of the PostgreSQL store: articles and chunks read on demand, and hybrid search whose
+rankings run in the database (HNSW k-NN over passages and sentences, BM25 over the postings) in one statement."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+from psycopg import sql
+
+from embeddings.lexical import idf_weight, tokenize
+from embeddings.postgres.connection import EF_SEARCH, Database
+from embeddings.postgres.schema import ARTICLE_COLUMNS, generation_schema
+from embeddings.records import Chunk, SourceInfo
+from embeddings.store import ARTICLE_CACHE, CHUNK_CACHE, PAGE, LazyArticles, LazyChunks, _article_from_row, _spans
+from embeddings.stores import HitParts, SearchInputs
+
+SOURCE_COLUMNS = ("source_id", "title", "date", "outlet")
+CHUNK_COLUMNS = "row, chunk_id, source_id, start_char, end_char, sentences, text"
+KEYWORD_RANKINGS = ("bm25", "ts_rank")
+
+
+def _q(statement: str, schema: sql.Identifier) -> sql.Composed:
+    return sql.SQL(statement).format(g=schema, articles=sql.SQL(", ").join(map(sql.Identifier, ARTICLE_COLUMNS)),
+                                     sources=sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)))
+
+
+def _chunk(row: tuple) -> Chunk:
+    _, chunk_id, source_id, start, end, sentences, text = row[:7]
+    return Chunk(chunk_id, source_id, int(start), int(end), text, _spans(json.loads(sentences)))
+
+
+class PostgresMetadata:
+    """Articles and chunks of one generation, read with bound parameters; recent ones are kept in memory."""
+
+    def __init__(self, db: Database, schema: sql.Identifier, chunk_count: int, article_count: int) -> None:
+        self.db = db
+        self.schema = schema
+        self.chunk_count = chunk_count
+        self.article_count = article_count
+        self._lock = threading.Lock()
+        self._articles: OrderedDict = OrderedDict()
+        self._chunks: OrderedDict = OrderedDict()
+
+    def all(self, statement: str, params: object = (), doing: str = "reading the index") -> list[tuple]:
+        """Run one statement of this generation and return its rows."""
+        with self.db.session(doing) as connection:
+            return connection.cursor(binary=True).execute(_q(statement, self.schema), params).fetchall()
+
+    def _cached(self, cache: OrderedDict, key: object, size: int, read: Callable[[object], object]):
+        with self._lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        value = read(key)
+        with self._lock:
+            cache[key] = value
+            if len(cache) > size:
+                cache.popitem(last=False)
+        return value
+
+    def article(self, source_id: str):
+        """Return one article (KeyError when absent)."""
+        return self._cached(self._articles, source_id, ARTICLE_CACHE, self._read_article)
+
+    def _read_article(self, source_id: str):
+        rows = self.all("SELECT {articles} FROM {g}.articles WHERE source_id = %s", (source_id,))
+        if not rows:
+            raise KeyError(source_id)
+        return _article_from_row(rows[0])
+
+    def chunk(self, row: int) -> Chunk:
+        """Return the chunk at a row (IndexError when absent)."""
+        return self._cached(self._chunks, row, CHUNK_CACHE, self._read_chunk)
+
+    def _read_chunk(self, row: int) -> Chunk:
+        rows = self.all(f"SELECT {CHUNK_COLUMNS} FROM {{g}}.chunks WHERE row = %s", (int(row),))
+        if not rows:
+            raise IndexError(row)
+        return _chunk(rows[0])
+
+    def has_article(self, source_id: str) -> bool:
+        """Return whether an article is in the index."""
+        return bool(self.all("SELECT 1 FROM {g}.articles WHERE source_id = %s", (source_id,)))
+
+    def iter_chunks(self, start: int = 0, stop: int | None = None) -> Iterator[Chunk]:
+        """Yield chunks in row order, a page at a time."""
+        stop = self.chunk_count if stop is None else stop
+        while start < stop:
+            rows = self.all(f"SELECT {CHUNK_COLUMNS} FROM {{g}}.chunks WHERE row >= %s AND row < %s ORDER BY row",
+                            (start, min(stop, start + PAGE)))
+            if not rows:
+                return
+            yield from (_chunk(row) for row in rows)
+            start = int(rows[-1][0]) + 1
+
+    def iter_article_ids(self) -> Iterator[str]:
+        """Yield every article id in order, a page at a time."""
+        last = ""
+        while rows := self.all("SELECT source_id FROM {g}.articles WHERE source_id > %s ORDER BY source_id "
+                               "LIMIT %s", (last, PAGE)):
+            yield from (row[0] for row in rows)
+            last = rows[-1][0]
+
+    def iter_articles(self):
+        """Yield every article in id order, a page at a time, without filling the cache."""
+        last = ""
+        while rows := self.all("SELECT {articles} FROM {g}.articles WHERE source_id > %s ORDER BY source_id "
+                               "LIMIT %s", (last, PAGE // 8)):
+            yield from (_article_from_row(row) for row in rows)
+            last = rows[-1][0]
+
+
+class PostgresIndex:
+    """One generation of the store, pinned: every read names its schema, so a later switch never mixes in."""
+
+    def __init__(self, db: Database, generation: int, manifest: dict, keyword: str = "bm25") -> None:
+        self.db = db
+        self.generation = generation
+        self.manifest = manifest
+        self.path = f"{db.where} (generation {generation})"
+        self.keyword = keyword
+        self.schema = generation_schema(generation)
+        self.store = PostgresMetadata(db, self.schema, int(manifest.get("chunks", 0)),
+                                      len(manifest.get("articles", {})))
+        self.articles = LazyArticles(self.store)  # type: ignore[arg-type]
+        self.chunks = LazyChunks(self.store)  # type: ignore[arg-type]
+        self._search: PostgresSearch | None = None
+
+    @property
+    def model(self) -> str:
+        """Return the model the vectors were made with."""
+        return str(self.manifest["model"])
+
+    def source(self, source_id: str) -> SourceInfo:
+        """Return an article's citation metadata without reading its text."""
+        rows = self.store.all("SELECT {sources} FROM {g}.articles WHERE source_id = %s", (source_id,))
+        if not rows:
+            raise KeyError(source_id)
+        return SourceInfo(*rows[0])
+
+    def sources(self) -> list[SourceInfo]:
+        """Return every article's citation metadata, by id."""
+        return [SourceInfo(*row) for row in self.store.all("SELECT {sources} FROM {g}.articles ORDER BY source_id")]
+
+    def date_range(self) -> tuple[str | None, str | None]:
+        """Return the first and last article date."""
+        first, last = self.store.all("SELECT min(date), max(date) FROM {g}.articles WHERE date <> ''")[0]
+        return first, last
+
+    def chunks_of(self, source_id: str) -> list[Chunk]:
+        """Return an article's chunks in order."""
+        rows = self.store.all(f"SELECT {CHUNK_COLUMNS} FROM {{g}}.chunks WHERE source_id = %s ORDER BY row",
+                              (source_id,))
+        return [_chunk(row) for row in rows]
+
+    def searcher(self, max_sentence_scan: int) -> PostgresSearch:
+        """Return the search side of this generation (the vocabulary is read once)."""
+        if self._search is None or self._search.max_sentence_scan != max_sentence_scan:
+            self._search = PostgresSearch(self, max_sentence_scan)
+        return self._search
+
+
+def _ranking_statement(sentence: str, keyword: str) -> str:
+    """Return the one statement that ranks candidates three ways: dense, keyword and best sentence."""
+    dense = ("SELECT row AS r, -(embedding <#> %(v)s) AS s FROM {g}.chunks ORDER BY embedding <#> %(v)s "
+             "LIMIT %(n)s")
+    if keyword == "bm25":
+        scored = ("SELECT p.r, sum(p.w) AS s FROM {g}.terms t CROSS JOIN LATERAL unnest(t.rows, t.weights) AS p(r, w) "
+                  "WHERE t.term = ANY(%(terms)s) GROUP BY p.r")
+    else:
+        # PostgreSQL's own English parsing, any query word matching (plainto_tsquery alone needs them all).
+        scored = ("SELECT c.row AS r, ts_rank(to_tsvector('english', c.text), q.q) AS s FROM {g}.chunks c, "
+                  "(SELECT replace(plainto_tsquery('english', %(q)s)::text, ' & ', ' | ')::tsquery AS q) q "
+                  "WHERE to_tsvector('english', c.text) @@ q.q")
+    parts = [f"dense AS ({dense})", f"scored AS MATERIALIZED ({scored})",
+             "lexical AS (SELECT r, s FROM scored WHERE s > 0 ORDER BY s DESC, r LIMIT %(n)s)"]
+    ranked = ["SELECT 0 AS kind, row_number() OVER (ORDER BY s DESC, r) AS n, r, s FROM dense",
+              "SELECT 1, row_number() OVER (ORDER BY s DESC, r), r, s FROM lexical"]
+    if sentence == "knn":
+        parts.append("sentence AS (SELECT c AS r, max(x.s) AS s FROM (SELECT chunks, -(embedding <#> %(v)s) AS s "
+                     "FROM {g}.sentences ORDER BY embedding <#> %(v)s LIMIT %(m)s) x "
+                     "CROSS JOIN LATERAL unnest(x.chunks) AS c GROUP BY c ORDER BY 2 DESC, 1 LIMIT %(n)s)")
+    elif sentence == "rerank":
+        # Past the sentence scan the candidates are re-ranked by their best sentence, as the embedded index does.
+        parts.append("sentence AS (SELECT u.r, coalesce(max(-(s.embedding <#> %(v)s)), -1) AS s "
+                     "FROM (SELECT r FROM dense UNION SELECT r FROM lexical) u JOIN {g}.chunks c ON c.row = u.r "
+                     "LEFT JOIN LATERAL unnest(c.sentence_rows) AS sr(row) ON true "
+                     "LEFT JOIN {g}.sentences s ON s.row = sr.row GROUP BY u.r)")
+    if sentence != "none":
+        ranked.append("SELECT 2, row_number() OVER (ORDER BY s DESC, r), r, s FROM sentence")
+    return (f"WITH {', '.join(parts)}, ranked AS ({' UNION ALL '.join(ranked)}) "
+            "SELECT k.kind, k.n, k.r, k.s, c.sentence_rows, coalesce(sc.s, 0) FROM ranked k "
+            "JOIN {g}.chunks c ON c.row = k.r LEFT JOIN scored sc ON sc.r = k.r ORDER BY k.kind, k.n")
+
+
+_PARTS = ("SELECT c.row, c.chunk_id, c.source_id, c.start_char, c.end_char, c.sentences, c.text, c.embedding, "
+          "a.title, a.date, a.outlet, ARRAY(SELECT s.embedding FROM unnest(c.sentence_rows) WITH ORDINALITY "
+          "AS u(row, i) JOIN {g}.sentences s ON s.row = u.row ORDER BY u.i) "
+          "FROM {g}.chunks c JOIN {g}.articles a ON a.source_id = c.source_id WHERE c.row = ANY(%(rows)s)")
+
+
+class PostgresSearch:
+    """Hybrid search over one generation: the rankings in one statement, the kept hits' parts in a second."""
+
+    def __init__(self, index: PostgresIndex, max_sentence_scan: int) -> None:
+        self.index = index
+        self.max_sentence_scan = max_sentence_scan
+        rows = index.store.all("SELECT term, idf FROM {g}.terms ORDER BY term", doing="reading the vocabulary")
+        self._vocabulary = {term: column for column, (term, _) in enumerate(rows)}
+        self._idf = {term: float(idf) for term, idf in rows}
+        sentences = int(index.manifest.get("sentences", 0))
+        self._knn = bool(index.manifest.get("hnsw", {}).get("sentences")) and 0 < sentences <= max_sentence_scan
+        self._statements = {mode: _ranking_statement(mode, index.keyword) for mode in ("knn", "rerank", "none")}
+
+    @property
+    def size(self) -> int:
+        """Return the number of chunks."""
+        return self.index.store.chunk_count
+
+    @property
+    def vocabulary(self) -> Mapping[str, int]:
+        """Return BM25's stemmed terms."""
+        return self._vocabulary
+
+    def idf(self, term: str) -> float:
+        """Return a stemmed term's inverse document frequency (a term no passage has gets the highest)."""
+        found = self._idf.get(term)
+        return idf_weight(0.0, self.size) if found is None else found
+
+    @property
+    def scans_every_sentence(self) -> bool:
+        """True when the sentence ranking is a k-NN over every sentence, not a re-ranking of candidates."""
+        return self._knn
+
+    def inputs(self, query: str, vector: np.ndarray, candidates: int, mode: str) -> SearchInputs:
+        """Rank in the database: HNSW over passages, BM25 (or ts_rank) and, for hybrid, the best sentence."""
+        sentence = "none" if mode != "hybrid" else "knn" if self._knn else "rerank"
+        terms = sorted({t for t in tokenize(query) if t in self._vocabulary})
+        params = {"v": np.asarray(vector, dtype=np.float32), "n": candidates, "terms": terms, "q": query,
+                  "m": min(4 * candidates, EF_SEARCH)}
+        rows = self.index.store.all(self._statements[sentence], params, doing="searching")
+        rankings: tuple[dict, dict, list] = ({}, {}, [])
+        lexical_scores: dict[int, float] = {}
+        sentence_rows: dict[int, tuple[int, ...]] = {}
+        for kind, _, position, score, members, lexical in rows:
+            position = int(position)
+            if kind == 2:
+                rankings[2].append(position)
+            else:
+                rankings[kind][position] = float(score)
+            lexical_scores[position] = float(lexical)
+            sentence_rows[position] = tuple(members)
+        return SearchInputs(rankings[0], rankings[1], rankings[2], lexical_scores, sentence_rows)
+
+    def hit_parts(self, positions: Sequence[int], vector: np.ndarray, found: SearchInputs) -> list[HitParts]:
+        """Read the kept chunks with their sources and vectors; similarities are computed here, as embedded."""
+        if not positions:
+            return []
+        rows = self.index.store.all(_PARTS, {"rows": [int(p) for p in positions]}, doing="reading passages")
+        by_row = {int(row[0]): row for row in rows}
+        parts = []
+        for position in positions:
+            row = by_row[int(position)]
+            chunk = _chunk(row)
+            sentence_vectors = [v.to_numpy() for v in row[11]]
+            scores = np.stack(sentence_vectors) @ vector if sentence_vectors else np.zeros(0)
+            dense = None if position in found.dense else float(row[7].to_numpy() @ vector)
+            parts.append(HitParts(chunk, SourceInfo(chunk.source_id, row[8], row[9], row[10]),
+                                  tuple(float(s) for s in scores), dense))
+        return parts
