@@ -115,3 +115,28 @@ def fake_service(tmp_path_factory: pytest.TempPathFactory, fake_embedder) -> New
     svc.reindex()
     svc.load()
     return svc
+
+
+# --------------------------------------------------------------------------- PostgreSQL (the shared store)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL with pgvector on 127.0.0.1, started by `newsbot postgres start` and stopped at the end."""
+    from tests.postgres import PgServer
+
+    server = PgServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def pg_url(pg_server) -> str:
+    """The URL of a fresh, empty database on the session's server (dropped afterwards)."""
+    url = pg_server.create_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(url)

@@ -239,9 +239,10 @@ def start_server(directory: Path, port: int | None = None, echo=click.echo) -> s
     layout = Layout(directory.expanduser().resolve())
     layout.root.mkdir(parents=True, exist_ok=True)
     account = server_account()
-    _check_reachable(layout.root, account)
     if account.dropped:
+        # Only entered by the server's user (the password file stays private to us).
         layout.root.chmod(layout.root.stat().st_mode | stat.S_IXOTH)
+    _check_reachable(layout.root, account)
     configured = _configured_port(layout)
     if running_pid(layout) is not None:
         if port is not None and configured is not None and port != configured:
