@@ -108,7 +108,7 @@ class PostgresBackend:
     @contextlib.contextmanager
     def _build_session(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[psycopg.Connection]:
         """A direct session holding the build lock: builds in other processes wait, then fail with IndexBusyError."""
-        connection = self.db.connect("starting a build")
+        connection = self.db.connect()
         try:
             deadline = time.monotonic() + wait
             while not connection.execute("SELECT pg_try_advisory_lock(%s)", (BUILD_LOCK,)).fetchone()[0]:

@@ -23,7 +23,7 @@ POOL_MAX = 8
 POOL_WAIT_S = 10.0
 # The HNSW search beam: at least as many rows as one k-NN asks for (pgvector returns at most ef_search rows).
 EF_SEARCH = 200
-_USERINFO = re.compile(r"(postgres(?:ql)?://[^:/@\s]*):[^@\s]*@")
+_USERINFO = re.compile(r"(postgres(?:ql)?://[^:/@\s]*):[^@]*@")
 _PASSWORD_OPTION = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 # Server errors the caller asked for (a missing index, a lost connection) and those that are the server's own.
 _CREDENTIALS = ("28P01", "28000")
@@ -57,7 +57,7 @@ class Database:
             password = conninfo.conninfo_to_dict(url).get("password")
             if password:
                 found.add(str(password))
-        match = re.match(r"postgres(?:ql)?://[^:/@\s]*:([^@\s]*)@", url)
+        match = re.match(r"postgres(?:ql)?://[^:/@\s]*:([^@]*)@", url)
         if match and match.group(1):
             found.update({match.group(1), unquote(match.group(1)), quote(unquote(match.group(1)), safe="")})
         return tuple(sorted(found, key=len, reverse=True))
@@ -79,6 +79,9 @@ class Database:
         if isinstance(exc, PoolTimeout):
             return StoreUnavailableError(f"the database at {self.where} did not answer within {POOL_WAIT_S:g} s "
                                          f"while {doing}: is the server running?")
+        if isinstance(exc, psycopg.OperationalError) and doing == "connecting":
+            return StoreUnavailableError(f"cannot connect to the database at {self.where} ({message}): is the server "
+                                         "running and NEWSBOT_DATABASE_URL right?")
         if isinstance(exc, psycopg.OperationalError):
             return StoreUnavailableError(f"lost or could not open the connection to the database at {self.where} "
                                          f"while {doing} ({message}): ask again once the server is back")
@@ -86,13 +89,13 @@ class Database:
             return StoreUnavailableError(f"NEWSBOT_DATABASE_URL cannot be used: {message}")
         return StoreUnavailableError(f"the database at {self.where} failed while {doing}: {message}")
 
-    def connect(self, doing: str = "connecting") -> psycopg.Connection:
+    def connect(self) -> psycopg.Connection:
         """Open a direct session (autocommit), with pgvector's types when the extension exists."""
         try:
             connection = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                                          application_name="newsbot")
         except psycopg.Error as exc:
-            raise self.error(exc, doing) from None
+            raise self.error(exc, "connecting") from None
         self._prepare(connection)
         return connection
 
