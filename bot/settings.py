@@ -51,6 +51,9 @@ class Settings:
     llm_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 5.0
+    # One bot process per shard (docs/postgres.md): Discord sends this process the guilds of shard_id only.
+    shard_id: int | None = None
+    shard_count: int | None = None
     log_level: str = field(default="INFO", metadata={"normalize": str.upper})
 
     @property
@@ -132,6 +135,11 @@ class Settings:
             raise ConfigError("NEWSBOT_LLM_TIMEOUT must be positive")
         if self.cooldown_seconds < 0:
             raise ConfigError("NEWSBOT_COOLDOWN_SECONDS must not be negative")
+        if (self.shard_id is None) != (self.shard_count is None):
+            raise ConfigError("NEWSBOT_SHARD_ID and NEWSBOT_SHARD_COUNT are set together or not at all")
+        if self.shard_count is not None and not 0 <= (self.shard_id or 0) < self.shard_count:
+            raise ConfigError(f"NEWSBOT_SHARD_ID must be between 0 and NEWSBOT_SHARD_COUNT - 1 "
+                              f"({self.shard_count - 1}), not {self.shard_id}")
         if self.database_url is not None and not self.database_url.startswith(("postgresql://", "postgres://")):
             # Never echoed: it may hold a password.
             raise ConfigError("NEWSBOT_DATABASE_URL must be a postgresql:// URL")

@@ -56,8 +56,10 @@ class NewsBot(commands.Bot):
         intents = discord.Intents.default()
         # Privileged: without it mentions and DMs still carry their text, but listened channels don't.
         intents.message_content = message_content
+        # Several processes, one shard each, share one index when it is in PostgreSQL (docs/postgres.md).
+        shards = {"shard_id": settings.shard_id, "shard_count": settings.shard_count} if settings.shard_count else {}
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_PINGS,
-                         help_command=None, tree_cls=NewsTree)
+                         help_command=None, tree_cls=NewsTree, **shards)
         self.collaborators = Collaborators(settings, service, feedback or FeedbackStore(settings.feedback_db),
                                            Gate(settings.cooldown_seconds, settings.max_in_flight), LiveViews())
         self.synced_commands: list[app_commands.AppCommand] = []

@@ -31,12 +31,15 @@ class Sources(commands.Cog):
         self.bot = bot
         self.parts = parts
         self._catalog: list[SourceInfo] | None = None
+        self._catalog_of: object = None
         self._reindexing = asyncio.Lock()
 
     async def catalog(self) -> list[SourceInfo]:
-        """Return every article, newest first, cached until the next reindex."""
-        if self._catalog is None:
+        """Return every article, newest first, cached until the index changes (here or, shared, in another shard)."""
+        index = await asyncio.to_thread(lambda: self.parts.service.index)
+        if self._catalog is None or self._catalog_of is not index:
             self._catalog = await asyncio.to_thread(self.parts.service.sources)
+            self._catalog_of = index
         return self._catalog
 
     # ------------------------------------------------------------------ /search
