@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: setup index run test test-fast lint bench eval newsroom eval-newsroom clean
+.PHONY: setup index run test test-fast lint bench bench-postgres eval newsroom eval-newsroom clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,8 @@ run: setup
 lint: setup
 	$(PY) -m ruff check bot embeddings benchmarks tests
 
-# Both tiers: the fast one (a deterministic fake embedder, no model) and the real model, FAISS and seeds.
+# Both tiers: the fast one (a deterministic fake embedder, no model) and the real model, FAISS and seeds. The
+# PostgreSQL store's tests start a real server on 127.0.0.1 themselves (`newsbot postgres start`, tests/postgres.py).
 test: setup lint
 	$(PY) -m pytest -q
 
@@ -36,6 +37,10 @@ test-fast: setup lint
 bench: setup
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(PY) -m benchmarks --questions ../shared/eval/dev_questions.jsonl --sizes $(or $(SIZES),10000,100000)
+
+# The PostgreSQL store against the index directory (docs/postgres.md): starts its own local server.
+bench-postgres: setup
+	$(PY) -m benchmarks.postgres --sizes $(or $(SIZES),10000,100000)
 
 eval: index
 	$(PY) -m bot eval --questions ../shared/eval/dev_questions.jsonl

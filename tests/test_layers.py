@@ -109,3 +109,13 @@ def test_the_product_code_knows_no_seed_article() -> None:
             text = path.read_text(encoding="utf-8")
             found = [n for n in names if re.search(rf"\b{n}", text)]
             assert not found, f"{path.relative_to(ROOT)} names {found}"
+
+
+@pytest.mark.fast
+def test_only_the_postgres_store_and_its_command_import_the_driver() -> None:
+    drivers = ("psycopg", "psycopg_pool", "pgvector")
+    for name, imported in GRAPH.items():
+        if within(name, "embeddings.postgres") or name == "bot.cli.postgres":
+            continue
+        bad = {m for m in imported if any(within(m, d) for d in drivers)}
+        assert not bad, f"{name} imports {sorted(bad)}"

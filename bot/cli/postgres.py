@@ -123,12 +123,12 @@ def _as(account: Account) -> dict:
     return {"user": account.uid, "group": account.gid, "extra_groups": [], "env": env, "cwd": "/"}
 
 
-def _run(account: Account, program: str, *args: str, timeout: float = START_TIMEOUT_S) -> str:
+def _run(account: Account, binaries: Path, program: str, *args: str, timeout: float = START_TIMEOUT_S) -> str:
     """Run one bundled binary as the server's account; its own first error line becomes a ServerError."""
     # Files, not pipes: pg_ctl leaves the server running with its standard streams, and a pipe would never close.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         try:
-            done = subprocess.run([str(bin_dir() / program), *args], stdout=out, stderr=err, timeout=timeout,
+            done = subprocess.run([str(binaries / program), *args], stdout=out, stderr=err, timeout=timeout,
                                   start_new_session=True, check=False, **_as(account))
         except (OSError, subprocess.SubprocessError) as exc:
             raise ServerError(f"{program} could not run as {account.name}: {exc}") from None
@@ -140,18 +140,46 @@ def _run(account: Account, program: str, *args: str, timeout: float = START_TIME
     return output
 
 
-def _check_reachable(path: Path, account: Account) -> None:
-    """Refuse a directory the server's account cannot reach, saying which parent is closed to it."""
+def _closed_parent(path: Path, account: Account) -> Path | None:
+    """Return the first directory on the way to `path` that `account` cannot enter, if any."""
     if not account.dropped:
-        return
+        return None
     for parent in [*reversed(path.parents), path]:
         info = parent.stat()
         if info.st_uid == account.uid:
             continue
         bit = stat.S_IXGRP if info.st_gid == account.gid else stat.S_IXOTH
         if not info.st_mode & bit:
-            raise ServerError(f"{account.name} (the server's user: PostgreSQL refuses to run as root) cannot enter "
-                              f"{parent}: choose a --dir it can reach, or `chmod o+x {parent}`")
+            return parent
+    return None
+
+
+def _check_reachable(path: Path, account: Account) -> None:
+    """Refuse a directory the server's account cannot reach, saying which parent is closed to it."""
+    closed = _closed_parent(path, account)
+    if closed is not None:
+        raise ServerError(f"{account.name} (the server's user: PostgreSQL refuses to run as root) cannot enter "
+                          f"{closed}: choose a --dir it can reach, or `chmod o+x {closed}`")
+
+
+def _server_bin(layout: Layout, account: Account) -> Path:
+    """Return binaries the server's account can run: the wheel's, or a copy under --dir when the Python
+    environment is closed to that user (a virtualenv under a private home, say)."""
+    installed = bin_dir()
+    if _closed_parent(installed, account) is None:
+        return installed
+    package = installed.parent.parent
+    copy = layout.root / "pgserver" / package.name
+    if not (copy / installed.parent.name / "bin" / "postgres").is_file():
+        # The binaries find their libraries by relative paths: copy the wheel's layout as it is.
+        shutil.copytree(installed.parent, copy / installed.parent.name, dirs_exist_ok=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, copy.parent / libs.name, dirs_exist_ok=True)
+        for path in [copy.parent, *copy.parent.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if path.is_dir() or
+                                                             path.stat().st_mode & stat.S_IXUSR else 0))
+    return copy / installed.parent.name / "bin"
 
 
 def _free_port() -> int:
@@ -189,7 +217,7 @@ def url_for(layout: Layout, port: int) -> str:
     return f"postgresql://{ROLE}:{password}@{HOST}:{port}/{DATABASE}"
 
 
-def _init(layout: Layout, account: Account, port: int) -> None:
+def _init(layout: Layout, account: Account, binaries: Path, port: int) -> None:
     """Create the data directory owned by the server's account, with a password for the newsbot role."""
     layout.data.mkdir(parents=True, exist_ok=True)
     os.chown(layout.data, account.uid, account.gid)
@@ -201,8 +229,9 @@ def _init(layout: Layout, account: Account, port: int) -> None:
     try:
         os.chown(pw_file, account.uid, account.gid)
         pw_file.chmod(0o600)
-        _run(account, "initdb", "-D", str(layout.data), "-U", ROLE, f"--pwfile={pw_file}", "--auth=scram-sha-256",
-             "--encoding=UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--no-instructions")
+        _run(account, binaries, "initdb", "-D", str(layout.data), "-U", ROLE, f"--pwfile={pw_file}",
+             "--auth=scram-sha-256", "--encoding=UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8",
+             "--no-instructions")
     finally:
         pw_file.unlink(missing_ok=True)
     fd = os.open(layout.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -255,12 +284,13 @@ def start_server(directory: Path, port: int | None = None, echo=click.echo) -> s
             raise ServerError(f"{layout.data} is not empty and holds no PostgreSQL data directory")
         port = port or _free_port()
         echo(f"initializing {layout.data} (owned by {account.name})")
-        _init(layout, account, port)
+        _init(layout, account, _server_bin(layout, account), port)
     elif port is not None and port != configured:
         with layout.settings_file.open("a", encoding="utf-8") as conf:
             conf.write(f"port = {port}\n")
     port = port or configured or _free_port()
-    _run(account, "pg_ctl", "-D", str(layout.data), "-l", str(layout.log), "-w", "-t", str(START_TIMEOUT_S),
+    _run(account, _server_bin(layout, account), "pg_ctl", "-D", str(layout.data), "-l", str(layout.log), "-w",
+         "-t", str(START_TIMEOUT_S),
          "-o", f"-p {port}", "start")
     deadline = time.monotonic() + START_TIMEOUT_S
     url = url_for(layout, port)
@@ -285,7 +315,9 @@ def stop_server(directory: Path, echo=click.echo) -> bool:
     if running_pid(layout) is None:
         echo(f"no server is running in {layout.root}")
         return False
-    _run(server_account(), "pg_ctl", "-D", str(layout.data), "-m", "fast", "-w", "-t", str(START_TIMEOUT_S), "stop")
+    account = server_account()
+    _run(account, _server_bin(layout, account), "pg_ctl", "-D", str(layout.data), "-m", "fast", "-w", "-t",
+         str(START_TIMEOUT_S), "stop")
     echo(f"stopped the server in {layout.root}")
     return True
 
