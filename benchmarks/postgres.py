@@ -123,7 +123,9 @@ def _client(store: str, target: str, model: str, questions_file: Path, vectors_f
     sys.stdin.readline()
     latencies = [s for _ in range(rounds) for q, v in zip(questions, vectors, strict=True)
                  for s in timed(lambda q=q, v=v: retriever.search(q, 5, query_vector=v))]
-    return {"latencies": latencies, "tops": tops, "scans_every_sentence": retriever.scans_every_sentence}
+    unbounded = getattr(retriever.source, "deeper", None)
+    return {"latencies": latencies, "tops": tops, "scans_every_sentence": retriever.scans_every_sentence,
+            "bm25_unbounded_share": None if unbounded is None else round(unbounded / (len(latencies) + len(tops)), 3)}
 
 
 def _clients(count: int, store: str, target: str, model: str, questions_file: Path, vectors_file: Path,
@@ -145,7 +147,8 @@ def _clients(count: int, store: str, target: str, model: str, questions_file: Pa
     wall = time.perf_counter() - start
     latencies = [s for r in results for s in r["latencies"]]
     return {"search": summarize(latencies), "searches_per_s": round(len(latencies) / wall, 1),
-            "tops": results[0]["tops"], "scans_every_sentence": results[0]["scans_every_sentence"]}
+            "tops": results[0]["tops"], "scans_every_sentence": results[0]["scans_every_sentence"],
+            "bm25_unbounded_share": results[0]["bm25_unbounded_share"]}
 
 
 def scale(size: int, clients: list[int], settings, embedder, seed_index, url: str, questions_file: Path,
@@ -186,7 +189,9 @@ def render(report: dict[str, object]) -> str:
             if key.endswith("_clients"):
                 search = value["search"]
                 lines.append(f"  {key:<24} search p50 {search['p50_ms']:>8} ms  p95 {search['p95_ms']:>8} ms  "
-                             f"{value['searches_per_s']:>8} searches/s  sentence scan {value['scans_every_sentence']}")
+                             f"{value['searches_per_s']:>8} searches/s  sentence scan {value['scans_every_sentence']}"
+                             + ("" if value["bm25_unbounded_share"] is None else
+                                f"  BM25 bound missed {value['bm25_unbounded_share']:.0%}"))
     lines.append(f"total {report['total_s']} s")
     return "\n".join(lines)
 

@@ -6,7 +6,8 @@ transaction, so that readers see the old generation or the new one and a failed 
     newsbot_g<id>.articles    as in metadata.sqlite (embeddings/store.py's article rows)
     newsbot_g<id>.chunks      row, ids, offsets, sentence spans, text, sentence rows, passage vector (HNSW)
     newsbot_g<id>.sentences   row, content hash and span (for reuse), chunks holding it, vector (HNSW)
-    newsbot_g<id>.terms       BM25 postings: a term's idf, chunk rows and weights (the embedded index's arrays)
+    newsbot_g<id>.terms       BM25 postings: a term's id, idf, chunk rows and weights, highest weight first
+    newsbot_g<id>.chunk_terms the same weights by chunk: its term ids and weights (an exact score for any chunk)
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def _tables(dimension: int) -> list[str]:
         f"sentence_rows integer[] NOT NULL, text text NOT NULL, embedding {vector} NOT NULL)",
         "CREATE TABLE {g}.sentences (row integer PRIMARY KEY, content_hash text NOT NULL, start_char integer NOT NULL, "
         f"end_char integer NOT NULL, chunks integer[] NOT NULL, embedding {vector} NOT NULL)",
-        "CREATE TABLE {g}.terms (term text PRIMARY KEY, idf real NOT NULL, rows integer[] NOT NULL, "
-        "weights real[] NOT NULL)",
+        "CREATE TABLE {g}.terms (term text PRIMARY KEY, id integer NOT NULL, idf real NOT NULL, "
+        "rows integer[] NOT NULL, weights real[] NOT NULL)",
+        "CREATE TABLE {g}.chunk_terms (row integer PRIMARY KEY, term_ids integer[] NOT NULL, weights real[] NOT NULL)",
     ]
 
 
@@ -152,13 +154,17 @@ def write_generation(
                                 sentence_vectors[row]])
         postings = lexical.finish()
         bounds = postings.indptr.tolist()
-        with connection.cursor().copy(sql.SQL("COPY {g}.terms (term, idf, rows, weights) FROM STDIN "
+        with connection.cursor().copy(sql.SQL("COPY {g}.terms (term, id, idf, rows, weights) FROM STDIN "
                                               "(FORMAT BINARY)").format(g=schema)) as copy:
-            copy.set_types(["text", "float4", "int4[]", "float4[]"])
+            copy.set_types(["text", "int4", "float4", "int4[]", "float4[]"])
             for column, term in enumerate(postings.terms):
                 start, end = bounds[column], bounds[column + 1]
-                copy.write_row([term, float(postings.idf[column]), postings.indices[start:end].tolist(),
-                                postings.data[start:end].tolist()])
+                rows, weights = postings.indices[start:end], postings.data[start:end]
+                # Impact order (highest weight first, then row): a query reads only the top of each list.
+                order = np.lexsort((rows, -weights))
+                copy.write_row([term, column, float(postings.idf[column]), rows[order].tolist(),
+                                weights[order].tolist()])
+        _copy_chunk_terms(connection, schema, postings)
         say(f"wrote {count} passages and {len(sentence_vectors)} sentences in "
             f"{time.perf_counter() - started:.1f} s; building the HNSW graphs")
         sentence_knn = 0 < len(sentence_vectors) <= SENTENCE_KNN_MAX
@@ -169,7 +175,7 @@ def write_generation(
             _execute(connection, _hnsw("chunks"), schema)
             if sentence_knn:
                 _execute(connection, _hnsw("sentences"), schema)
-        for table in ("articles", "chunks", "sentences", "terms"):
+        for table in ("articles", "chunks", "sentences", "terms", "chunk_terms"):
             _execute(connection, f"ANALYZE {{g}}.{table}", schema)
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -191,6 +197,20 @@ def write_generation(
         _switch(connection, generation)
     say(f"switched to generation {generation} in {time.perf_counter() - started:.1f} s")
     return generation
+
+
+def _copy_chunk_terms(connection: psycopg.Connection, schema: sql.Identifier, postings) -> None:
+    """Write the BM25 weights again by chunk (the postings transposed), for exact scores of given chunks."""
+    columns = np.repeat(np.arange(len(postings.terms), dtype=np.int32), np.diff(postings.indptr))
+    order = np.argsort(postings.indices, kind="stable")
+    rows, columns, weights = postings.indices[order], columns[order], postings.data[order]
+    bounds = np.searchsorted(rows, np.arange(len(postings.lengths) + 1)).tolist()
+    with connection.cursor().copy(sql.SQL("COPY {g}.chunk_terms (row, term_ids, weights) FROM STDIN "
+                                          "(FORMAT BINARY)").format(g=schema)) as copy:
+        copy.set_types(["int4", "int4[]", "float4[]"])
+        for row in range(len(postings.lengths)):
+            start, end = bounds[row], bounds[row + 1]
+            copy.write_row([row, columns[start:end].tolist(), weights[start:end].tolist()])
 
 
 def _switch(connection: psycopg.Connection, generation: int) -> None:

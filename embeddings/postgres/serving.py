@@ -21,6 +21,9 @@ from embeddings.stores import HitParts, SearchInputs
 SOURCE_COLUMNS = ("source_id", "title", "date", "outlet")
 CHUNK_COLUMNS = "row, chunk_id, source_id, start_char, end_char, sentences, text"
 KEYWORD_RANKINGS = ("bm25", "ts_rank")
+# Postings read per query term before the threshold check: the larger of this and 4 per candidate.
+POSTINGS_DEPTH = 256
+DEPTH_PER_CANDIDATE = 4
 
 
 def _q(statement: str, schema: sql.Identifier) -> sql.Composed:
@@ -164,22 +167,42 @@ class PostgresIndex:
         return self._search
 
 
-def _ranking_statement(sentence: str, keyword: str) -> str:
+def _ranking_statement(sentence: str, keyword: str, bounded: bool = True) -> str:
     """Return the one statement that ranks candidates three ways: dense, keyword and best sentence."""
     dense = ("SELECT row AS r, -(embedding <#> %(v)s) AS s FROM {g}.chunks ORDER BY embedding <#> %(v)s "
              "LIMIT %(n)s")
-    if keyword == "bm25":
-        scored = ("SELECT p.r, sum(p.w) AS s FROM {g}.terms t CROSS JOIN LATERAL unnest(t.rows, t.weights) AS p(r, w) "
-                  "WHERE t.term = ANY(%(terms)s) GROUP BY p.r")
+    lexical_score = (f"coalesce(lx.s, (SELECT {_FORWARD.format(row='f')} FROM {{g}}.chunk_terms f "
+                     "WHERE f.row = k.r), 0)")
+    if keyword == "bm25" and not bounded:
+        # Every posting of the query terms summed: exact whatever the lists hold, in time that grows with them.
+        parts = ["scored AS (SELECT p.r, sum(p.w) AS s FROM {g}.terms t CROSS JOIN LATERAL unnest(t.rows, t.weights) "
+                 "AS p(r, w) WHERE t.id = ANY(%(ids)s) GROUP BY p.r)"]
+        complete = "SELECT 3, 1, -1, 0::float8"
+    elif keyword == "bm25":
+        # BM25's exact top n by the threshold algorithm: the top %(d)s postings of each query term (impact order)
+        # are scored in full from the chunks' own weights; no unread chunk can score more than the sum of the
+        # weights where each list was cut, so when the n-th score reaches that bound the ranking is exact, and
+        # otherwise the caller runs the unbounded statement. Long posting lists are then not summed at all.
+        parts = ["qt AS MATERIALIZED (SELECT cardinality(rows) AS len, rows[1:%(d)s] AS top, "
+                 "weights[least(%(d)s, cardinality(weights))] AS floor FROM {g}.terms WHERE id = ANY(%(ids)s))",
+                 "seen AS (SELECT DISTINCT r FROM qt CROSS JOIN LATERAL unnest(qt.top) AS r)",
+                 f"scored AS MATERIALIZED (SELECT f.row AS r, {_FORWARD.format(row='f')} AS s FROM seen "
+                 "JOIN {g}.chunk_terms f ON f.row = seen.r)"]
+        complete = ("SELECT 3, CASE WHEN NOT EXISTS (SELECT 1 FROM qt WHERE len > %(d)s) OR ("
+                    "(SELECT count(*) FROM lexical) = %(n)s AND (SELECT min(s) FROM lexical) >= "
+                    "(SELECT sum(floor) FROM qt WHERE len > %(d)s)) THEN 1 ELSE 0 END, -1, 0::float8")
     else:
         # PostgreSQL's own English parsing, any query word matching (plainto_tsquery alone needs them all).
-        scored = ("SELECT c.row AS r, ts_rank(to_tsvector('english', c.text), q.q) AS s FROM {g}.chunks c, "
-                  "(SELECT replace(plainto_tsquery('english', %(q)s)::text, ' & ', ' | ')::tsquery AS q) q "
-                  "WHERE to_tsvector('english', c.text) @@ q.q")
-    parts = [f"dense AS ({dense})", f"scored AS MATERIALIZED ({scored})",
+        parts = ["scored AS MATERIALIZED (SELECT c.row AS r, ts_rank(to_tsvector('english', c.text), q.q) AS s "
+                 "FROM {g}.chunks c, (SELECT replace(plainto_tsquery('english', %(q)s)::text, ' & ', ' | ')::tsquery "
+                 "AS q) q WHERE to_tsvector('english', c.text) @@ q.q)"]
+        complete = "SELECT 3, 1, -1, 0::float8"
+        lexical_score = "coalesce(sc.s, 0)"
+        parts.append("sc AS (SELECT * FROM scored)")
+    parts = [f"dense AS ({dense})", *parts,
              "lexical AS (SELECT r, s FROM scored WHERE s > 0 ORDER BY s DESC, r LIMIT %(n)s)"]
-    ranked = ["SELECT 0 AS kind, row_number() OVER (ORDER BY s DESC, r) AS n, r, s FROM dense",
-              "SELECT 1, row_number() OVER (ORDER BY s DESC, r), r, s FROM lexical"]
+    ranked = ["SELECT 0 AS kind, row_number() OVER (ORDER BY s DESC, r) AS n, r, s::float8 AS s FROM dense",
+              "SELECT 1, row_number() OVER (ORDER BY s DESC, r), r, s FROM lexical", complete]
     if sentence == "knn":
         parts.append("sentence AS (SELECT c AS r, max(x.s) AS s FROM (SELECT chunks, -(embedding <#> %(v)s) AS s "
                      "FROM {g}.sentences ORDER BY embedding <#> %(v)s LIMIT %(m)s) x "
@@ -193,8 +216,13 @@ def _ranking_statement(sentence: str, keyword: str) -> str:
     if sentence != "none":
         ranked.append("SELECT 2, row_number() OVER (ORDER BY s DESC, r), r, s FROM sentence")
     return (f"WITH {', '.join(parts)}, ranked AS ({' UNION ALL '.join(ranked)}) "
-            "SELECT k.kind, k.n, k.r, k.s, c.sentence_rows, coalesce(sc.s, 0) FROM ranked k "
-            "JOIN {g}.chunks c ON c.row = k.r LEFT JOIN scored sc ON sc.r = k.r ORDER BY k.kind, k.n")
+            f"SELECT k.kind, k.n, k.r, k.s, c.sentence_rows, {lexical_score} FROM ranked k "
+            "LEFT JOIN {g}.chunks c ON c.row = k.r LEFT JOIN lexical lx ON lx.r = k.r "
+            f"{'LEFT JOIN sc ON sc.r = k.r ' if keyword != 'bm25' else ''}ORDER BY k.kind, k.n")
+
+
+# A chunk's BM25 score for the query terms, from its own term weights.
+_FORWARD = "(SELECT sum(u.w) FROM unnest({row}.term_ids, {row}.weights) AS u(t, w) WHERE u.t = ANY(%(ids)s))"
 
 
 _PARTS = ("SELECT c.row, c.chunk_id, c.source_id, c.start_char, c.end_char, c.sentences, c.text, c.embedding, "
@@ -209,12 +237,14 @@ class PostgresSearch:
     def __init__(self, index: PostgresIndex, max_sentence_scan: int) -> None:
         self.index = index
         self.max_sentence_scan = max_sentence_scan
-        rows = index.store.all("SELECT term, idf FROM {g}.terms ORDER BY term", doing="reading the vocabulary")
-        self._vocabulary = {term: column for column, (term, _) in enumerate(rows)}
-        self._idf = {term: float(idf) for term, idf in rows}
+        rows = index.store.all("SELECT term, id, idf FROM {g}.terms", doing="reading the vocabulary")
+        self._vocabulary = {term: int(column) for term, column, _ in rows}
+        self._idf = {term: float(idf) for term, _, idf in rows}
         sentences = int(index.manifest.get("sentences", 0))
         self._knn = bool(index.manifest.get("hnsw", {}).get("sentences")) and 0 < sentences <= max_sentence_scan
-        self._statements = {mode: _ranking_statement(mode, index.keyword) for mode in ("knn", "rerank", "none")}
+        self._statements = {(mode, bounded): _ranking_statement(mode, index.keyword, bounded)
+                            for mode in ("knn", "rerank", "none") for bounded in (True, False)}
+        self.deeper = 0  # searches whose bound failed and summed whole posting lists (a figure for the benchmark)
 
     @property
     def size(self) -> int:
@@ -239,14 +269,21 @@ class PostgresSearch:
     def inputs(self, query: str, vector: np.ndarray, candidates: int, mode: str) -> SearchInputs:
         """Rank in the database: HNSW over passages, BM25 (or ts_rank) and, for hybrid, the best sentence."""
         sentence = "none" if mode != "hybrid" else "knn" if self._knn else "rerank"
-        terms = sorted({t for t in tokenize(query) if t in self._vocabulary})
-        params = {"v": np.asarray(vector, dtype=np.float32), "n": candidates, "terms": terms, "q": query,
-                  "m": min(4 * candidates, EF_SEARCH)}
-        rows = self.index.store.all(self._statements[sentence], params, doing="searching")
+        ids = sorted({self._vocabulary[t] for t in tokenize(query) if t in self._vocabulary})
+        params = {"v": np.asarray(vector, dtype=np.float32), "n": candidates, "ids": ids, "q": query,
+                  "m": min(4 * candidates, EF_SEARCH), "d": max(DEPTH_PER_CANDIDATE * candidates, POSTINGS_DEPTH)}
+        rows = self.index.store.all(self._statements[sentence, True], params, doing="searching")
+        if not any(kind == 3 and n for kind, n, *_ in rows):
+            # The bound was not reached (many chunks tie at the top of the lists: copies of one text, say).
+            # Reading deeper would read on through the ties: sum the whole lists once instead.
+            self.deeper += 1
+            rows = self.index.store.all(self._statements[sentence, False], params, doing="searching")
         rankings: tuple[dict, dict, list] = ({}, {}, [])
         lexical_scores: dict[int, float] = {}
         sentence_rows: dict[int, tuple[int, ...]] = {}
         for kind, _, position, score, members, lexical in rows:
+            if kind == 3:
+                continue
             position = int(position)
             if kind == 2:
                 rankings[2].append(position)

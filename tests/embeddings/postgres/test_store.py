@@ -60,6 +60,28 @@ def test_search_and_answers_are_the_embedded_stores(pg_url, fake_service, fake_e
         assert (ours_answer.answer, ours_answer.citations) == (theirs_answer.answer, theirs_answer.citations)
 
 
+def test_bm25_read_from_the_top_of_the_postings_is_the_exact_ranking(pg_url, fake_service, fake_embedder,
+                                                                    monkeypatch) -> None:
+    from embeddings.postgres import serving
+    from embeddings.retrieval import RetrievalConfig, Retriever
+
+    pg = pg_service(pg_url, fake_service, fake_embedder)
+    # Lists cut after a handful of postings: the threshold check fails and the search reads deeper, as at scale.
+    monkeypatch.setattr(serving, "POSTINGS_DEPTH", 1)
+    monkeypatch.setattr(serving, "DEPTH_PER_CANDIDATE", 1)
+    config = RetrievalConfig(mode="lexical", candidates=3)
+    ours, theirs = Retriever(pg.index, fake_embedder, config), Retriever(fake_service.index, fake_embedder, config)
+    for question in questions():
+        vector = theirs.embed_query(question)
+        found = ours.source.inputs(question, vector, 3, "lexical")
+        expected = theirs.source.inputs(question, vector, 3, "lexical")
+        assert list(found.lexical) == list(expected.lexical), question
+        assert list(found.lexical.values()) == pytest.approx(list(expected.lexical.values()), rel=1e-6)
+        for position, score in found.lexical_scores.items():
+            assert score == pytest.approx(expected.lexical_scores[position], rel=1e-6, abs=1e-7)
+    assert ours.source.deeper > 0  # some searches fell back to summing whole lists
+
+
 def test_the_real_model_gives_the_same_answers(pg_url, service, real_embedder) -> None:
     pg = pg_service(pg_url, service, real_embedder)
     assert pg.retriever.scans_every_sentence
