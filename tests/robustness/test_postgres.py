@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -123,10 +124,21 @@ def test_the_connection_lost_mid_question_is_one_error_then_answers_again(pg_ser
     assert service.search("troops", 3)
 
 
+def finish(process: subprocess.Popen) -> tuple[str, str]:
+    """Read the rest of an answerer's output through the buffer its first line was read from, then its errors."""
+    out = process.stdout.read()
+    process.wait(timeout=300)
+    process.errors.seek(0)  # type: ignore[attr-defined]
+    return out, process.errors.read()  # type: ignore[attr-defined]
+
+
 def _answerer(env: dict[str, str], questions: Path) -> subprocess.Popen:
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    return subprocess.Popen([sys.executable, "-m", "bot", "ask", "--from-file", str(questions), "--json"], cwd=ROOT,
-                            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed with the process, read after it exits
+    process = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--from-file", str(questions), "--json"], cwd=ROOT,
+                            env=environ, stdout=subprocess.PIPE, stderr=errors, text=True)
+    process.errors = errors  # type: ignore[attr-defined]
+    return process
 
 
 def test_a_reindex_while_two_other_processes_answer(cli_env, tmp_path) -> None:
@@ -139,7 +151,7 @@ def test_a_reindex_while_two_other_processes_answer(cli_env, tmp_path) -> None:
         Path(cli_env["NEWSBOT_SEEDS_DIR"], "950_pg_ferry.txt").write_text(PROBE_ARTICLE, encoding="utf-8")
         built = newsbot("index", env=cli_env)
         assert built.returncode == 0 and "1 added" in built.stdout, built.stderr
-        outputs = [process.communicate(timeout=300) for process in answerers]
+        outputs = [finish(process) for process in answerers]
     finally:
         for process in answerers:
             if process.poll() is None:
