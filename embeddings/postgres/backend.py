@@ -15,7 +15,7 @@ from psycopg import sql
 from embeddings.chunking import chunk_article
 from embeddings.encoders import Embedder
 from embeddings.errors import IndexBusyError, IndexMismatchError, IndexMissingError
-from embeddings.index import BuildReport, _Reusable, plan_vectors
+from embeddings.index import BuildReport
 from embeddings.manifest import expected_manifest_fields
 from embeddings.postgres.connection import Database
 from embeddings.postgres.schema import (
@@ -29,6 +29,7 @@ from embeddings.postgres.schema import (
 from embeddings.postgres.serving import KEYWORD_RANKINGS, PostgresIndex
 from embeddings.records import Article, Chunk, ChunkerConfig
 from embeddings.stores import Report, ServingIndex
+from embeddings.vectors import Reusable, plan_vectors
 
 LOCK_WAIT_SECONDS = 600.0
 # How often a serving process asks which generation is current (at most once a question).
@@ -171,7 +172,7 @@ class PostgresBackend:
         self.db.close()
 
 
-def _reusable(connection: psycopg.Connection, manifest: dict, articles: Sequence[Article]) -> _Reusable | None:
+def _reusable(connection: psycopg.Connection, manifest: dict, articles: Sequence[Article]) -> Reusable | None:
     """Return the current generation's sentence vectors of articles still in the corpus, keyed by content and span."""
     hashes = sorted({a.content_hash for a in articles} & set(manifest.get("articles", {}).values()))
     if not hashes:
@@ -182,4 +183,4 @@ def _reusable(connection: psycopg.Connection, manifest: dict, articles: Sequence
     if not rows:
         return None
     vectors = np.stack([row[3].to_numpy() for row in rows]).astype(np.float32, copy=False)
-    return _Reusable(vectors, {(row[0], int(row[1]), int(row[2])): i for i, row in enumerate(rows)})
+    return Reusable(vectors, {(row[0], int(row[1]), int(row[2])): i for i, row in enumerate(rows)})

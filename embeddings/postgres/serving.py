@@ -15,10 +15,20 @@ from embeddings.lexical import idf_weight, tokenize
 from embeddings.postgres.connection import EF_SEARCH, Database
 from embeddings.postgres.schema import ARTICLE_COLUMNS, generation_schema
 from embeddings.records import Chunk, SourceInfo
-from embeddings.store import ARTICLE_CACHE, CHUNK_CACHE, PAGE, LazyArticles, LazyChunks, _article_from_row, _spans
+from embeddings.store import (
+    _INFO_COLUMNS,
+    ARTICLE_CACHE,
+    CHUNK_CACHE,
+    PAGE,
+    LazyArticles,
+    LazyChunks,
+    _article_from_row,
+    _spans,
+)
 from embeddings.stores import HitParts, SearchInputs
 
-SOURCE_COLUMNS = ("source_id", "title", "date", "outlet")
+# What a citation shows, as the directory's metadata.sqlite reads it (a new column there is one here too).
+SOURCE_COLUMNS = tuple(name.strip() for name in _INFO_COLUMNS.split(","))
 CHUNK_COLUMNS = "row, chunk_id, source_id, start_char, end_char, sentences, text"
 KEYWORD_RANKINGS = ("bm25", "ts_rank")
 # Postings read per query term before the threshold check: the larger of this and 4 per candidate.
@@ -27,8 +37,10 @@ DEPTH_PER_CANDIDATE = 4
 
 
 def _q(statement: str, schema: sql.Identifier) -> sql.Composed:
-    return sql.SQL(statement).format(g=schema, articles=sql.SQL(", ").join(map(sql.Identifier, ARTICLE_COLUMNS)),
-                                     sources=sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)))
+    return sql.SQL(statement).format(
+        g=schema, articles=sql.SQL(", ").join(map(sql.Identifier, ARTICLE_COLUMNS)),
+        sources=sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)),
+        hit_sources=sql.SQL(", ").join(sql.Identifier("a", name) for name in SOURCE_COLUMNS))
 
 
 def _chunk(row: tuple) -> Chunk:
@@ -47,6 +59,7 @@ class PostgresMetadata:
         self._lock = threading.Lock()
         self._articles: OrderedDict = OrderedDict()
         self._chunks: OrderedDict = OrderedDict()
+        self._sentence_rows: OrderedDict = OrderedDict()
 
     def all(self, statement: str, params: object = (), doing: str = "reading the index") -> list[tuple]:
         """Run one statement of this generation and return its rows."""
@@ -85,6 +98,16 @@ class PostgresMetadata:
             raise IndexError(row)
         return _chunk(rows[0])
 
+    def sentence_rows(self, row: int) -> tuple[int, ...]:
+        """Return a chunk's rows among the sentence vectors (IndexError when absent)."""
+        return self._cached(self._sentence_rows, int(row), CHUNK_CACHE, self._read_sentence_rows)
+
+    def _read_sentence_rows(self, row: int) -> tuple[int, ...]:
+        rows = self.all("SELECT sentence_rows FROM {g}.chunks WHERE row = %s", (row,))
+        if not rows:
+            raise IndexError(row)
+        return tuple(int(r) for r in rows[0][0])
+
     def has_article(self, source_id: str) -> bool:
         """Return whether an article is in the index."""
         return bool(self.all("SELECT 1 FROM {g}.articles WHERE source_id = %s", (source_id,)))
@@ -117,6 +140,44 @@ class PostgresMetadata:
             last = rows[-1][0]
 
 
+class PostgresVectors:
+    """One generation's passage or sentence vectors by row, read when indexed (`vectors[rows] @ query`)."""
+
+    def __init__(self, store: PostgresMetadata, table: str, count: int, dimension: int) -> None:
+        self._store = store
+        self._table = table
+        self.shape = (count, dimension)
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        single = isinstance(rows, int | np.integer)
+        wanted = [int(rows)] if single else [int(r) for r in np.asarray(rows, dtype=np.int64).ravel()]
+        found = {int(row): vector.to_numpy() for row, vector in self._store.all(
+            f"SELECT row, embedding FROM {{g}}.{self._table} WHERE row = ANY(%s)", (sorted(set(wanted)),))}
+        if any(row not in found for row in wanted):
+            raise IndexError(f"{self._table} row out of range")
+        matrix = np.stack([found[row] for row in wanted]) if wanted else np.zeros((0, self.shape[1]), np.float32)
+        return matrix[0] if single else matrix
+
+
+class PostgresSentenceRows(Sequence[tuple[int, ...]]):
+    """Each chunk's rows among the sentence vectors, read when asked for (recent ones kept)."""
+
+    def __init__(self, store: PostgresMetadata) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return self._store.chunk_count
+
+    def __getitem__(self, position):  # type: ignore[override]
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        return self._store.sentence_rows(int(position))
+
+
 class PostgresIndex:
     """One generation of the store, pinned: every read names its schema, so a later switch never mixes in."""
 
@@ -131,6 +192,10 @@ class PostgresIndex:
                                       len(manifest.get("articles", {})))
         self.articles = LazyArticles(self.store)  # type: ignore[arg-type]
         self.chunks = LazyChunks(self.store)  # type: ignore[arg-type]
+        self.sentence_rows = PostgresSentenceRows(self.store)
+        dimension = int(manifest.get("dimension", 0))
+        self.chunk_vectors = PostgresVectors(self.store, "chunks", self.store.chunk_count, dimension)
+        self.sentence_vectors = PostgresVectors(self.store, "sentences", int(manifest.get("sentences", 0)), dimension)
         self._search: PostgresSearch | None = None
 
     @property
@@ -153,6 +218,16 @@ class PostgresIndex:
         """Return the first and last article date."""
         first, last = self.store.all("SELECT min(date), max(date) FROM {g}.articles WHERE date <> ''")[0]
         return first, last
+
+    def rows_of(self, source_id: str) -> list[int]:
+        """Return the rows of an article's chunks, in order."""
+        return [int(r[0]) for r in self.store.all("SELECT row FROM {g}.chunks WHERE source_id = %s ORDER BY row",
+                                                  (source_id,))]
+
+    def sources_of_rows(self, rows: Sequence[int]) -> dict[int, str]:
+        """Return the article id of each chunk row."""
+        found = self.store.all("SELECT row, source_id FROM {g}.chunks WHERE row = ANY(%s)", ([int(r) for r in rows],))
+        return {int(row): source_id for row, source_id in found}
 
     def chunks_of(self, source_id: str) -> list[Chunk]:
         """Return an article's chunks in order."""
@@ -226,8 +301,8 @@ _FORWARD = "(SELECT sum(u.w) FROM unnest({row}.term_ids, {row}.weights) AS u(t, 
 
 
 _PARTS = ("SELECT c.row, c.chunk_id, c.source_id, c.start_char, c.end_char, c.sentences, c.text, c.embedding, "
-          "a.title, a.date, a.outlet, ARRAY(SELECT s.embedding FROM unnest(c.sentence_rows) WITH ORDINALITY "
-          "AS u(row, i) JOIN {g}.sentences s ON s.row = u.row ORDER BY u.i) "
+          "ARRAY(SELECT s.embedding FROM unnest(c.sentence_rows) WITH ORDINALITY AS u(row, i) "
+          "JOIN {g}.sentences s ON s.row = u.row ORDER BY u.i), {hit_sources} "
           "FROM {g}.chunks c JOIN {g}.articles a ON a.source_id = c.source_id WHERE c.row = ANY(%(rows)s)")
 
 
@@ -260,6 +335,14 @@ class PostgresSearch:
         """Return a stemmed term's inverse document frequency (a term no passage has gets the highest)."""
         found = self._idf.get(term)
         return idf_weight(0.0, self.size) if found is None else found
+
+    def documents_with(self, term: str) -> np.ndarray:
+        """Return the rows of the chunks that hold a stemmed term, ascending (its postings)."""
+        column = self._vocabulary.get(term)
+        if column is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = self.index.store.all("SELECT rows FROM {g}.terms WHERE id = %s", (column,), doing="reading postings")
+        return np.sort(np.asarray(rows[0][0] if rows else [], dtype=np.int64))
 
     @property
     def scans_every_sentence(self) -> bool:
@@ -303,9 +386,9 @@ class PostgresSearch:
         for position in positions:
             row = by_row[int(position)]
             chunk = _chunk(row)
-            sentence_vectors = [v.to_numpy() for v in row[11]]
+            sentence_vectors = [v.to_numpy() for v in row[8]]
             scores = np.stack(sentence_vectors) @ vector if sentence_vectors else np.zeros(0)
             dense = None if position in found.dense else float(row[7].to_numpy() @ vector)
-            parts.append(HitParts(chunk, SourceInfo(chunk.source_id, row[8], row[9], row[10]),
+            parts.append(HitParts(chunk, SourceInfo(*row[9:]),
                                   tuple(float(s) for s in scores), dense))
         return parts

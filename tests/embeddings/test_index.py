@@ -118,7 +118,7 @@ def test_a_build_never_touches_another_index_beside_it(seeds_copy, tmp_path, cou
 
 
 def test_a_passage_vector_is_the_normalized_mean_of_its_sentences(service) -> None:
-    from embeddings.index import passage_vectors
+    from embeddings.vectors import passage_vectors
 
     index = service.index
     derived = passage_vectors(np.asarray(index.sentence_vectors), list(index.sentence_rows))
