@@ -336,6 +336,15 @@ class PostgresSearch:
         found = self._idf.get(term)
         return idf_weight(0.0, self.size) if found is None else found
 
+    def keyword_scores(self, text: str, rows: Sequence[int]) -> np.ndarray:
+        """Return the BM25 score of a text against some chunks, in the order given (from their own weights)."""
+        ids = sorted({self._vocabulary[t] for t in tokenize(text) if t in self._vocabulary})
+        wanted = [int(r) for r in rows]
+        found = {int(row): score for row, score in self.index.store.all(
+            f"SELECT f.row, {_FORWARD.format(row='f')} FROM {{g}}.chunk_terms f WHERE f.row = ANY(%(rows)s)",
+            {"rows": wanted, "ids": ids}, doing="scoring passages")}
+        return np.asarray([found.get(r) or 0.0 for r in wanted], dtype=np.float32)
+
     def documents_with(self, term: str) -> np.ndarray:
         """Return the rows of the chunks that hold a stemmed term, ascending (its postings)."""
         column = self._vocabulary.get(term)
