@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: setup index run test test-fast lint bench bench-postgres eval newsroom eval-newsroom clean
+.PHONY: setup index run test test-fast lint bench bench-postgres bench-archive eval newsroom eval-newsroom clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ bench: setup
 # The PostgreSQL store against the index directory (docs/postgres.md): starts its own local server.
 bench-postgres: setup
 	$(PY) -m benchmarks.postgres --sizes $(or $(SIZES),10000,100000)
+
+# Indexing a newsroom's archive on real text against the peers (issue 14; docs/performance.md). Needs the newsroom
+# corpus; /usr/share/dict/american-english-huge (Debian's wamerican-huge) widens the scale corpora's vocabulary.
+bench-archive: setup newsroom
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(PY) -m benchmarks.archive $(if $(SECTIONS),--sections $(SECTIONS))
 
 eval: index
 	$(PY) -m bot eval --questions ../shared/eval/dev_questions.jsonl

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from embeddings.progress import Progress, silent
 from embeddings.records import Article, ChunkerConfig
 from embeddings.stores import IndexBackend, Report, ServingIndex
 
@@ -44,12 +45,13 @@ class DirectoryBackend:
         return True
 
     def build(self, articles: Sequence[Article], embedder: Embedder, chunker: ChunkerConfig, *, rebuild: bool = False,
-              warnings: Sequence[str] = (), report: Report | None = None) -> BuildReport:
-        """Write a new generation directory and switch the index path to it."""
+              warnings: Sequence[str] = (), report: Report | None = None, progress: Progress = silent,
+              reread: Callable[[], Sequence[Article]] | None = None) -> BuildReport:
+        """Write a new generation directory (or, for added articles only, a delta segment) and switch to it."""
         from embeddings.index import build_index
 
         return build_index(articles, embedder, chunker, self.index_dir, rebuild=rebuild, warnings=warnings,
-                           report=report)
+                           report=report, progress=progress, reread=reread)
 
     def close(self) -> None:
         """Nothing to release: the arrays are memory-mapped."""

@@ -9,6 +9,7 @@ between two paragraphs of prose belongs to the article; a short line among furni
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -27,7 +28,8 @@ _VERBS = frozenset(
 )
 _PAST = re.compile(r"[a-z]{3,}ed")
 _NUMBER = re.compile(r"[+-−]?\d[\d,.]*%?")
-# The furniture of a page, in the words pages use for it.
+# The furniture of a page, in the words pages use for it; searched in the lower-cased line (with re.I the same
+# search is twice as slow).
 _FURNITURE = re.compile(
     r"\b(?:cookies?|privacy policy|terms of (?:use|service)|all rights reserved|sign (?:up|in)|log ?in|"
     r"subscribe|subscription|newsletters?|advertis(?:e|ement|ing)|sponsored|promoted|comments? (?:are|have been|"
@@ -37,23 +39,31 @@ _FURNITURE = re.compile(
     r"recommended for you|more from|watch (?:live|now|video)|listen (?:now|to this)|you may also like|"
     r"copyright|disclaimer|editor'?s picks?|photo (?:credit|courtesy)|getty images|file photo|"
     r"image (?:source|credit)|ap photo|afp photo|pic\.twitter\.com|https?://|www\.)|@\w{2,}|©|™|"
-    r"^\(?(?:additional )?(?:reporting|writing|editing|compiled) by\b", re.I
+    r"^\(?(?:additional )?(?:reporting|writing|editing|compiled) by\b"
 )
 # A label that opens a strip: "ALSO READ |", "WATCH:", "Filed under:", "Follow us online:".
 _LABEL = re.compile(r"^(?:[A-Z][A-Z&' ]{2,30}\s*[|:»›>-]|[\w’' ]{2,40}:\s*$|.{0,40}\|\s*$)")
 
 
+@functools.lru_cache(maxsize=4096)
+def _words(line: str) -> tuple[tuple[str, ...], float]:
+    """A line's words and the share of them that are function words: classify asks several times per line."""
+    words = tuple(_WORD.findall(line))
+    if not words:
+        return words, 0.0
+    return words, sum(1 for w in words if w.lower().strip("’'") in _FUNCTION_WORDS) / len(words)
+
+
 def function_share(line: str) -> float:
     """Return the share of a line's words that are English function words."""
-    words = [w.lower().strip("’'") for w in _WORD.findall(line)]
-    return sum(1 for w in words if w in _FUNCTION_WORDS) / len(words) if words else 0.0
+    return _words(line)[1]
 
 
 def reads_as_prose(line: str) -> bool:
     """True for a line that reads as a sentence of prose: enough words, enough of them function words, a verb, and
     not set in title case as a headline is."""
-    words = _WORD.findall(line)
-    return (len(words) >= 8 and function_share(line) >= 0.15 and not is_headline(line)
+    words, share = _words(line)
+    return (len(words) >= 8 and share >= 0.15 and not is_headline(line)
             and any(w.lower() in _VERBS or _PAST.fullmatch(w) for w in words))
 
 
@@ -70,13 +80,13 @@ def is_headline(line: str) -> bool:
 def furniture(line: str) -> str | None:
     """Return why a line is page furniture by its own shape, or None when it may be the article's."""
     stripped = line.strip()
-    words = _WORD.findall(stripped)
-    numbers = _NUMBER.findall(stripped)
-    if _LABEL.match(stripped) and len(stripped) <= 80:
+    words = _words(stripped)[0]
+    if len(stripped) <= 80 and _LABEL.match(stripped):
         return "label"
+    numbers = _NUMBER.findall(stripped)
     if numbers and len(numbers) >= max(3, len(words)):
         return "ticker"
-    if _FURNITURE.search(stripped) and (len(stripped) <= 200 or function_share(stripped) < 0.3):
+    if (len(stripped) <= 200 or function_share(stripped) < 0.3) and _FURNITURE.search(stripped.lower()):
         return "furniture"
     if len(words) >= 6 and function_share(stripped) < 0.08 and not stripped.endswith((".", "?", "!", "”", '"')):
         return "run of headlines"
@@ -108,6 +118,7 @@ def classify(lines: Sequence[str]) -> list[str | None]:
         # A brief of short lines only: nothing to tell the article from its page by; keep it.
         return [furniture(line) for line in lines]
     first, last = _main_block(lines, kinds)
+    before, after = _nearest_long(kinds)
     result: list[str | None] = []
     for i, (line, kind) in enumerate(zip(lines, kinds, strict=True)):
         if kind == "bad":
@@ -117,12 +128,26 @@ def classify(lines: Sequence[str]) -> list[str | None]:
         elif kind == "good":
             result.append(None)
         else:
-            before = next((kinds[j] for j in range(i - 1, -1, -1) if kinds[j] != "short"), None)
-            after = next((kinds[j] for j in range(i + 1, len(kinds)) if kinds[j] != "short"), None)
             # Between prose a short line is the article's; beside chrome it is chrome.
-            sides = [k for k in (before, after) if k is not None]
+            sides = [k for k in (before[i], after[i]) if k is not None]
             result.append(None if sides and all(k == "good" for k in sides) else "short among chrome")
     return result
+
+
+def _nearest_long(kinds: Sequence[str]) -> tuple[list[str | None], list[str | None]]:
+    """For each line, the kind of the nearest line before and after it that is not short (one pass each way, so
+    that a page of thousands of short lines stays linear)."""
+    before: list[str | None] = [None] * len(kinds)
+    after: list[str | None] = [None] * len(kinds)
+    last: str | None = None
+    for i, kind in enumerate(kinds):
+        before[i] = last
+        last = kind if kind != "short" else last
+    last = None
+    for i in range(len(kinds) - 1, -1, -1):
+        after[i] = last
+        last = kinds[i] if kinds[i] != "short" else last
+    return before, after
 
 
 # A paragraph of prose this long is the article's even outside its main block (an article split by an ad strip).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from embeddings.progress import Progress, silent
 from embeddings.records import Article, Chunk, ChunkerConfig, Span
 from embeddings.sentences import split_sentences
 
@@ -24,6 +27,16 @@ def chunk_article(article: Article, config: ChunkerConfig) -> tuple[Chunk, ...]:
                 )
             )
     return tuple(chunks)
+
+
+def chunk_articles(articles: Sequence[Article], config: ChunkerConfig, progress: Progress = silent) -> list[Chunk]:
+    """Every article's chunks in order, reporting the split phase."""
+    chunks: list[Chunk] = []
+    for number, article in enumerate(articles, start=1):
+        chunks.extend(chunk_article(article, config))
+        if number % 50 == 0 or number == len(articles):
+            progress("split", number, len(articles), "articles")
+    return chunks
 
 
 def _windows(sentences: list[Span], config: ChunkerConfig) -> list[tuple[int, int]]:

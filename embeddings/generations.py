@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -109,10 +110,12 @@ def index_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Non
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def fsync_tree(directory: Path) -> None:
+def fsync_tree(directory: Path, recursive: bool = True) -> None:
+    """Flush a directory's files (and, recursively, its folders') and the directory itself to disk."""
     for path in directory.iterdir():
         if path.is_dir():
-            fsync_tree(path)
+            if recursive:
+                fsync_tree(path)
             continue
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
@@ -174,3 +177,13 @@ def new_generation(index_dir: Path) -> Path:
     generation = index_dir.parent / f".{index_dir.name}-{stamp}"
     generation.mkdir(parents=True)
     return generation
+
+
+def discard_generation(index_dir: Path, generation: Path | None, exc: BaseException) -> None:
+    """Remove a generation a build could not finish; a write failure becomes one IndexWriteError."""
+    if generation is not None:
+        shutil.rmtree(generation, ignore_errors=True)
+    if isinstance(exc, OSError | sqlite3.Error):  # no permission, a read-only or full disk
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise IndexWriteError(f"cannot write the index at {index_dir} ({detail}): the previous index is "
+                              f"unchanged") from exc

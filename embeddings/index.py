@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import array
 import contextlib
 import json
 import logging
-import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,13 +15,34 @@ import numpy as np
 
 from embeddings.ann import build_faiss, choose_index
 from embeddings.checksums import cached_sha256, file_sha256
-from embeddings.chunking import chunk_article
+from embeddings.chunking import chunk_articles
 from embeddings.encoders import Embedder
-from embeddings.encoders.onnx_export import ensure_onnx
-from embeddings.encoders.onnx_runtime import ENCODER_DIR, backend_files, read_export_info
-from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, ModelLoadError
-from embeddings.generations import checked_index_path, clean_leftovers, fsync_tree, index_lock, new_generation, switch
-from embeddings.lexical import BM25, BM25Arrays, BM25Builder
+from embeddings.encoders.onnx_runtime import ENCODER_DIR, backend_files
+from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from embeddings.generations import (
+    checked_index_path,
+    clean_leftovers,
+    discard_generation,
+    fsync_tree,
+    index_lock,
+    new_generation,
+    switch,
+)
+from embeddings.layout import (
+    BM25_ARRAYS,
+    BM25_DATA,
+    BM25_TERMS,
+    CHUNK_VECTORS,
+    DATA_FILES,
+    DELTAS,
+    FAISS_INDEX,
+    METADATA,
+    SEGMENT_FILES,
+    SENTENCE_OFFSETS,
+    SENTENCE_ROWS,
+    SENTENCE_VECTORS,
+)
+from embeddings.lexical import BM25
 from embeddings.manifest import (
     FORMAT_VERSION,
     MANIFEST,
@@ -32,28 +51,27 @@ from embeddings.manifest import (
     expected_manifest_fields,
     read_manifest,
 )
+from embeddings.progress import Progress, silent
 from embeddings.records import Article, BuildReport, Chunk, ChunkerConfig, SourceInfo
-from embeddings.store import LazyArticles, LazyChunks, MetadataStore, SentenceRows, write_metadata
-from embeddings.vectors import Reusable, plan_vectors
+from embeddings.segments import (
+    RowStack,
+    SegmentedBM25,
+    SegmentedStore,
+    append_delta,
+    can_append,
+    joined_rows,
+    open_segment,
+    write_segment,
+)
+from embeddings.store import LazyArticles, LazyChunks, MetadataStore
+from embeddings.vectors import embed_texts, export_encoder, passage_vectors, sentence_plan
 
 log = logging.getLogger(__name__)
 
-METADATA = "metadata.sqlite"
-CHUNK_VECTORS = "chunk_vectors.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-SENTENCE_ROWS = "sentence_rows.npy"
-SENTENCE_OFFSETS = "sentence_offsets.npy"
-BM25_TERMS = "bm25_terms.json"
-BM25_DATA = "bm25_data.npy"
-BM25_INDICES = "bm25_indices.npy"
-BM25_INDPTR = "bm25_indptr.npy"
-BM25_IDF = "bm25_idf.npy"
-BM25_LENGTHS = "bm25_lengths.npy"
-BM25_ARRAYS = {"data": BM25_DATA, "indices": BM25_INDICES, "indptr": BM25_INDPTR, "idf": BM25_IDF,
-               "lengths": BM25_LENGTHS}
-FAISS_INDEX = "chunks.faiss"
-DATA_FILES = (METADATA, CHUNK_VECTORS, SENTENCE_VECTORS, SENTENCE_ROWS, SENTENCE_OFFSETS, BM25_TERMS,
-              *BM25_ARRAYS.values(), FAISS_INDEX)
+# Besides what is defined here, the generation's file names and the helpers other modules import from here.
+__all__ = ["BM25_ARRAYS", "BM25_DATA", "BM25_TERMS", "CHUNK_VECTORS", "DATA_FILES", "DELTAS", "FAISS_INDEX",
+           "MANIFEST", "METADATA", "SEGMENT_FILES", "SENTENCE_OFFSETS", "SENTENCE_ROWS", "SENTENCE_VECTORS",
+           "BuildReport", "NewsIndex", "build_index", "index_lock", "load_index", "passage_vectors", "write_index"]
 
 Report = Callable[[str], None]
 
@@ -128,7 +146,8 @@ def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool
                backend: str | None = None) -> NewsIndex:
     """Load an index after checking its manifest, settings and file checksums; large parts stay on disk.
 
-    The ONNX encoder's files are checked too: those the backend reads (None: all; torch: none).
+    The ONNX encoder's files are checked too: those the backend reads (None: all; torch: none). Delta segments
+    (embeddings.segments) are joined to the base as one index.
     """
     import faiss
 
@@ -137,9 +156,12 @@ def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool
     manifest = read_manifest(root if root.is_dir() else index_dir)
     check_manifest(manifest, model, chunker, index_dir)
     files, encoder = manifest.get("files", {}), manifest.get("encoder") or {"files": {}}
+    deltas = manifest.get("deltas") or []
     checked = [(name, root / name, files.get(name)) for name in DATA_FILES] + [
         (f"{ENCODER_DIR}/{name}", root / ENCODER_DIR / name, encoder["files"][name])
-        for name in backend_files(encoder["files"], backend)]
+        for name in backend_files(encoder["files"], backend)] + [
+        (f"{delta['dir']}/{name}", root / delta["dir"] / name, delta["files"].get(name))
+        for delta in deltas for name in SEGMENT_FILES]
     for name, path, digest in checked:
         # The encoder by identity (once per process): it is ~90 MB, and also checked by the encoder that reads it.
         hashed = cached_sha256 if name.startswith(ENCODER_DIR) else file_sha256
@@ -148,46 +170,58 @@ def load_index(index_dir: Path, model: str, chunker: ChunkerConfig, verify: bool
                 f"index file {index_dir / name} is missing or fails its checksum: run `newsbot index --rebuild`"
             )
     try:
-        store = MetadataStore(root / METADATA)
-        chunk_vectors = _mapped(root / CHUNK_VECTORS)
-        sentence_vectors = _mapped(root / SENTENCE_VECTORS)
-        sentence_rows = SentenceRows(_mapped(root / SENTENCE_ROWS), _mapped(root / SENTENCE_OFFSETS))
-        terms = json.loads((root / BM25_TERMS).read_text(encoding="utf-8"))
-        bm25 = BM25(arrays=BM25Arrays(tuple(terms), **{key: _mapped(root / name) for key, name in BM25_ARRAYS.items()}))
+        segments = [open_segment(root)] + [open_segment(root / delta["dir"]) for delta in deltas]
         faiss_index = faiss.read_index(str(root / FAISS_INDEX))
+        base_size = segments[0][0].chunk_count
+        if faiss_index.ntotal == base_size:
+            for _, chunk_vectors, *_ in segments[1:]:
+                if len(chunk_vectors):
+                    faiss_index.add(np.ascontiguousarray(chunk_vectors, dtype=np.float32))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as exc:
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({exc}): run `newsbot index --rebuild`") from exc
-    size = store.chunk_count
-    if (faiss_index.ntotal != size or chunk_vectors.shape[0] != size or len(sentence_rows) != size
-            or bm25.size != size or len(bm25.arrays.indptr) != len(terms) + 1):
+    for store, chunk_vectors, _sentence_vectors, sentence_rows, bm25 in segments:
+        size = store.chunk_count
+        if (chunk_vectors.shape[0] != size or len(sentence_rows) != size or bm25.size != size
+                or len(bm25.arrays.indptr) != len(bm25.arrays.terms) + 1):
+            raise IndexCorruptError(f"index at {index_dir} is inconsistent: run `newsbot index --rebuild`")
+    if faiss_index.ntotal != sum(segment[0].chunk_count for segment in segments):
         raise IndexCorruptError(f"index at {index_dir} is inconsistent: run `newsbot index --rebuild`")
-    return NewsIndex(index_dir, manifest, LazyArticles(store), LazyChunks(store), chunk_vectors, sentence_vectors,
-                     sentence_rows, faiss_index, bm25, store)
+    if len(segments) == 1:
+        store, chunk_vectors, sentence_vectors, sentence_rows, bm25 = segments[0]
+        return NewsIndex(index_dir, manifest, LazyArticles(store), LazyChunks(store), chunk_vectors,
+                         sentence_vectors, sentence_rows, faiss_index, bm25, store)
+    joined = SegmentedStore([segment[0] for segment in segments])
+    return NewsIndex(index_dir, manifest, LazyArticles(joined), LazyChunks(joined),  # type: ignore[arg-type]
+                     RowStack([segment[1] for segment in segments]),  # type: ignore[arg-type]
+                     RowStack([segment[2] for segment in segments]),  # type: ignore[arg-type]
+                     joined_rows([segment[3] for segment in segments], [len(segment[2]) for segment in segments]),
+                     faiss_index, SegmentedBM25([segment[4] for segment in segments]),  # type: ignore[arg-type]
+                     joined)  # type: ignore[arg-type]
 
 
-def _mapped(path: Path) -> np.ndarray:
-    """Return a read-only array backed by the file's pages (an empty one is simply read)."""
-    try:
-        return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
-    except ValueError:
-        return np.load(path, allow_pickle=False)
+@dataclass(frozen=True)
+class _Reusable:
+    """A previous index's sentence vectors (memory-mapped) and the row of each sentence's text in them."""
+
+    sentence_vectors: np.ndarray
+    sentence_rows: dict[str, int]
+    index: NewsIndex
 
 
-def _reusable(index_dir: Path, model: str, chunker: ChunkerConfig) -> Reusable | None:
-    """Return a previous compatible, intact index's sentence vectors, keyed by article content and span."""
+def _reusable(index_dir: Path, model: str, chunker: ChunkerConfig) -> _Reusable | None:
+    """Return a previous compatible, intact index's sentence vectors, keyed by sentence text (a changed article's
+    unchanged sentences, and a sentence another article also has, are not embedded again)."""
     try:
         old = load_index(index_dir, model, chunker)
     except (IndexMissingError, IndexMismatchError, IndexCorruptError) as exc:
         if not isinstance(exc, IndexMissingError):
             log.warning("previous index not reused: %s", exc)
         return None
-    content = old.manifest.get("articles", {})
-    sentence_rows: dict[tuple[str, int, int], int] = {}
+    sentence_rows: dict[str, int] = {}
     for chunk, rows in zip(old.chunks, old.sentence_rows, strict=True):
-        content_hash = content.get(chunk.source_id, "")
-        for (start, end), row in zip(chunk.sentences, rows, strict=True):
-            sentence_rows[(content_hash, start, end)] = row
-    return Reusable(old.sentence_vectors, sentence_rows)
+        for text, row in zip(chunk.sentence_texts(), rows, strict=True):
+            sentence_rows.setdefault(text, row)
+    return _Reusable(old.sentence_vectors, sentence_rows, old)
 
 
 def build_index(
@@ -199,8 +233,15 @@ def build_index(
     rebuild: bool = False,
     warnings: Sequence[str] = (),
     report: Report | None = None,
+    progress: Progress = silent,
+    reread: Callable[[], Sequence[Article]] | None = None,
 ) -> BuildReport:
-    """Bring the index in line with the articles, embedding only what is new or changed."""
+    """Bring the index in line with the articles, embedding only what is new or changed.
+
+    Articles may be stubs (Article.is_stub: unchanged, read for their hash only); a whole index written takes them
+    from the previous index, or reads them again with `reread` when it cannot give them. A build that only adds
+    articles to a large index writes a delta segment (embeddings.segments) instead of a whole index.
+    """
     say = report or (lambda message: None)
     articles = sorted(articles, key=lambda a: a.source_id)
     model = embedder.model_name
@@ -226,15 +267,47 @@ def build_index(
                                    up_to_date=True, warnings=tuple(warnings))
             except IndexCorruptError as exc:
                 say(f"rebuilding: {exc}")
+        if compatible and not rebuild and added and not (removed or changed) and _intact(index_dir, model, chunker):
+            fresh = [a for a in articles if a.source_id in set(added)]
+            chunks = chunk_articles(fresh, chunker, progress)
+            if can_append(manifest, len(chunks)):
+                embedded = append_delta(index_dir, manifest, fresh, chunks, embedder, say, progress)
+                return BuildReport(str(index_dir), added, (), (), unchanged, int(manifest["chunks"]) + len(chunks),
+                                   embedded, warnings=tuple(warnings))
         reuse = None if rebuild or not compatible else _reusable(index_dir, model, chunker)
         if manifest is not None and not compatible:
             say("settings changed since the last build: re-embedding every article")
-        chunks = [chunk for article in articles for chunk in chunk_article(article, chunker)]
-        embedded = _write(index_dir, articles, chunks, embedder, chunker, reuse, say)
+        articles = _whole(articles, reuse, reread)
+        chunks = chunk_articles(articles, chunker, progress)
+        embedded = _write(index_dir, articles, chunks, embedder, chunker, reuse, say, progress)
         if reuse is None:
             added, changed, unchanged = tuple(current), (), ()
         return BuildReport(str(index_dir), added, changed, removed, unchanged, len(chunks), embedded,
                            warnings=tuple(warnings))
+
+
+def _intact(index_dir: Path, model: str, chunker: ChunkerConfig) -> bool:
+    """True when the current index loads and passes its checksums (a delta is only ever added to such a base)."""
+    try:
+        load_index(index_dir, model, chunker)
+    except (IndexMissingError, IndexMismatchError, IndexCorruptError):
+        return False
+    return True
+
+
+def _whole(articles: list[Article], reuse: _Reusable | None,
+           reread: Callable[[], Sequence[Article]] | None) -> list[Article]:
+    """Replace stubs by the whole articles: from the previous index, else read again."""
+    if not any(a.is_stub for a in articles):
+        return articles
+    try:
+        if reuse is None:
+            raise KeyError("no previous index")
+        return [reuse.index.articles[a.source_id] if a.is_stub else a for a in articles]
+    except KeyError:
+        if reread is None:
+            raise
+        return sorted(reread(), key=lambda a: a.source_id)
 
 
 def _write(
@@ -243,14 +316,36 @@ def _write(
     chunks: list[Chunk],
     embedder: Embedder,
     chunker: ChunkerConfig,
-    reuse: Reusable | None,
+    reuse: _Reusable | None,
     say: Report,
+    progress: Progress,
 ) -> int:
     """Embed what cannot be reused, write a new generation and switch the index to it."""
-    sentence_rows, sentence_vectors, chunk_vectors, embedded = plan_vectors(articles, chunks, embedder, reuse, say)
+    sentence_list, sentence_rows = sentence_plan(articles, chunks)
+    texts_of = {a.content_hash: a.text for a in articles}
+    sentence_texts = [texts_of[content][start:end] for content, start, end in sentence_list]
+    known = reuse.sentence_rows if reuse is not None else {}
+    todo = [i for i, text in enumerate(sentence_texts) if text not in known]
+    texts = [sentence_texts[i] for i in todo]
+    if texts:
+        say(f"embedding {len(texts)} sentences with {embedder.model_name}")
+    fresh, embedded = embed_texts(embedder, texts, progress)
+    if texts and len(texts) == len(sentence_texts):  # nothing reused: the rows embedded are the vectors
+        sentence_vectors = fresh
+    else:
+        dimension = fresh.shape[1] if len(texts) else _dimension_of(reuse)
+        sentence_vectors = np.zeros((len(sentence_texts), dimension), dtype=np.float32)
+        if texts:
+            sentence_vectors[todo] = fresh
+    if reuse is not None:
+        kept = [i for i, text in enumerate(sentence_texts) if text in known]
+        if kept:
+            sentence_vectors[kept] = reuse.sentence_vectors[[known[sentence_texts[i]] for i in kept]]
+    chunk_vectors = passage_vectors(sentence_vectors, sentence_rows)
+
     _write_generation(index_dir, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
-                      model=embedder.model_name, chunker=chunker,
-                      encoder=lambda generation: _export_encoder(embedder, index_dir, generation, say))
+                      model=embedder.model_name, chunker=chunker, progress=progress,
+                      encoder=lambda generation: export_encoder(embedder, index_dir, generation, say))
     return embedded
 
 
@@ -287,6 +382,7 @@ def _write_generation(
     model: str,
     chunker: ChunkerConfig,
     encoder: Callable[[Path], dict | None] | None = None,
+    progress: Progress = silent,
 ) -> Path:
     """Write every file of a new generation beside the index, fsync it and switch the index to it."""
     import faiss
@@ -295,31 +391,11 @@ def _write_generation(
     generation: Path | None = None
     try:
         generation = new_generation(index_dir)
-        lexical = BM25Builder()
-        flat_rows = array.array("q")
-        offsets = array.array("q", [0])
-
-        def each_chunk() -> Iterator[Chunk]:
-            for chunk, rows in zip(chunks, sentence_rows, strict=True):
-                lexical.add(chunk.text)
-                flat_rows.extend(rows)
-                offsets.append(len(flat_rows))
-                yield chunk
-
-        count = write_metadata(generation / METADATA, articles, each_chunk())
-        if count != len(chunk_vectors):
-            raise ValueError(f"{count} chunks but {len(chunk_vectors)} chunk vectors")
-        np.save(generation / SENTENCE_ROWS, np.frombuffer(flat_rows, dtype=np.int64))
-        np.save(generation / SENTENCE_OFFSETS, np.frombuffer(offsets, dtype=np.int64))
-        postings = lexical.finish()
-        (generation / BM25_TERMS).write_text(json.dumps(postings.terms), encoding="utf-8")
-        for key, name in BM25_ARRAYS.items():
-            np.save(generation / name, getattr(postings, key))
-        np.save(generation / CHUNK_VECTORS, chunk_vectors)
-        np.save(generation / SENTENCE_VECTORS, sentence_vectors)
+        count = write_segment(generation, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors, progress)
         # Exact search while it is fast, IVF past embeddings.ann.FLAT_MAX passages.
         spec = choose_index(count, dimension)
         faiss.write_index(build_faiss(chunk_vectors, spec), str(generation / FAISS_INDEX))
+        progress("write", count, count, "passages")  # the line's time now counts the FAISS build
         manifest = {
             "format_version": FORMAT_VERSION,
             "model": model,
@@ -332,29 +408,18 @@ def _write_generation(
             "corpus_hash": corpus_digest(articles),
             "articles": {a.source_id: a.content_hash for a in articles},
             "files": {name: file_sha256(generation / name) for name in DATA_FILES},
+            "deltas": [],
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (generation / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         fsync_tree(generation)
         switch(index_dir, generation)
+        progress("write", count, count, "passages")
     except BaseException as exc:
-        if generation is not None:
-            shutil.rmtree(generation, ignore_errors=True)
-        if isinstance(exc, OSError | sqlite3.Error):  # no permission, a read-only or full disk
-            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-            raise IndexWriteError(f"cannot write the index at {index_dir} ({detail}): the previous index is "
-                                  f"unchanged") from exc
+        discard_generation(index_dir, generation, exc)
         raise
     return generation
 
 
-def _export_encoder(embedder: Embedder, index_dir: Path, generation: Path, say: Report) -> dict | None:
-    """Put an ONNX export of the model in the new generation (copied from the last one when still current)."""
-    reuse = getattr(embedder, "encoder_dir", None) or index_dir / ENCODER_DIR
-    try:
-        target = ensure_onnx(embedder.model_name, generation / ENCODER_DIR, reuse_from=reuse)
-    except ModelLoadError as exc:
-        # Queries then run on sentence-transformers, as before.
-        say(f"no ONNX query encoder in the index: {exc}")
-        return None
-    return {"dir": ENCODER_DIR, "files": read_export_info(target)["files"]}
+def _dimension_of(reuse: _Reusable | None) -> int:
+    return int(reuse.sentence_vectors.shape[1]) if reuse is not None and reuse.sentence_vectors.ndim == 2 else 0

@@ -15,7 +15,8 @@ from embeddings.records import Article, ChunkerConfig
 # 2: metadata in SQLite, vectors and BM25 postings in .npy files that are memory-mapped when loaded.
 # 3: passage vectors are the mean of their sentences' vectors (2: SQLite metadata, memory-mapped arrays).
 # 4: articles carry a url and an author (HTML pages, feeds and exports).
-FORMAT_VERSION = 4
+# 5: an index may hold delta segments beside its base (the manifest's "deltas"; embeddings.segments).
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 # A hash per article and per file: ~100 bytes an article, so this is tens of millions of articles.
 MAX_MANIFEST_BYTES = 2_000_000_000

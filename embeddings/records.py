@@ -29,6 +29,11 @@ class Article:
     author: str | None = None
 
     @property
+    def is_stub(self) -> bool:
+        """True for an article read only for its hash (an unchanged file, not parsed again)."""
+        return not self.text and not self.body
+
+    @property
     def info(self) -> SourceInfo:
         """Return what a citation shows about this article."""
         return SourceInfo(self.source_id, self.title, self.date, self.outlet, self.url, self.author)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from embeddings.progress import Progress, silent
 from embeddings.records import Article, Chunk, ChunkerConfig, SourceInfo
 
 if TYPE_CHECKING:
@@ -125,8 +126,10 @@ class IndexBackend(Protocol):
         """Return False once another generation has been switched in since `index` was loaded."""
 
     def build(self, articles: Sequence[Article], embedder: Embedder, chunker: ChunkerConfig, *, rebuild: bool = False,
-              warnings: Sequence[str] = (), report: Report | None = None) -> BuildReport:
-        """Bring the index in line with the articles, write a new generation and switch to it."""
+              warnings: Sequence[str] = (), report: Report | None = None, progress: Progress = silent,
+              reread: Callable[[], Sequence[Article]] | None = None) -> BuildReport:
+        """Bring the index in line with the articles, write a new generation and switch to it; report each phase
+        to `progress`. Articles may be stubs (Article.is_stub: unchanged, hashed only), `reread` gives them whole."""
 
     def close(self) -> None:
         """Release connections."""

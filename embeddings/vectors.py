@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from embeddings.encoders import Embedder
+from embeddings.encoders.onnx_export import ensure_onnx
+from embeddings.encoders.onnx_runtime import ENCODER_DIR, read_export_info
+from embeddings.errors import ModelLoadError
+from embeddings.progress import Progress, silent
 from embeddings.records import Article, Chunk
 
 Report = Callable[[str], None]
@@ -23,7 +28,7 @@ class Reusable:
 
 
 def plan_vectors(articles: Sequence[Article], chunks: Sequence[Chunk], embedder: Embedder, reuse: Reusable | None,
-                 say: Report) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, int]:
+                 say: Report, progress: Progress = silent) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, int]:
     """Number every distinct sentence, embed those `reuse` lacks; return each chunk's sentence rows, the sentence
     and passage vectors, and how many texts were embedded (every store builds its vectors here)."""
     by_id = {a.source_id: a for a in articles}
@@ -42,7 +47,7 @@ def plan_vectors(articles: Sequence[Article], chunks: Sequence[Chunk], embedder:
     texts = [texts_of[sentence_list[i][0]][sentence_list[i][1] : sentence_list[i][2]] for i in todo]
     if texts:
         say(f"embedding {len(texts)} sentences with {embedder.model_name}")
-    fresh = _embed(embedder, texts, say)
+    fresh, embedded = embed_texts(embedder, texts, progress)
     dimension = fresh.shape[1] if len(texts) else _dimension_of(reuse)
     sentence_vectors = np.zeros((len(sentence_list), dimension), dtype=np.float32)
     if texts:
@@ -50,7 +55,7 @@ def plan_vectors(articles: Sequence[Article], chunks: Sequence[Chunk], embedder:
     if reuse is not None:
         kept = [i for i, key in enumerate(sentence_list) if key in reuse.sentence_rows]
         sentence_vectors[kept] = reuse.sentence_vectors[[reuse.sentence_rows[sentence_list[i]] for i in kept]]
-    return sentence_rows, sentence_vectors, passage_vectors(sentence_vectors, sentence_rows), len(texts)
+    return sentence_rows, sentence_vectors, passage_vectors(sentence_vectors, sentence_rows), embedded
 
 
 def passage_vectors(sentence_vectors: np.ndarray, sentence_rows: Sequence[Sequence[int]]) -> np.ndarray:
@@ -69,21 +74,53 @@ def passage_vectors(sentence_vectors: np.ndarray, sentence_rows: Sequence[Sequen
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
-def _embed(embedder: Embedder, texts: list[str], say: Report) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32)
-
-    def progress(done: int, total: int) -> None:
-        say(f"  embedded {done}/{total}")
-
-    try:
-        vectors = embedder.embed(texts, progress=progress)  # type: ignore[call-arg]
-    except TypeError:
-        vectors = embedder.embed(texts)
-    return np.ascontiguousarray(vectors, dtype=np.float32)
-
-
 def _dimension_of(reuse: Reusable | None) -> int:
     return int(reuse.sentence_vectors.shape[1]) if reuse is not None and reuse.sentence_vectors.ndim == 2 else 0
 
 
+def embed_texts(embedder: Embedder, texts: Sequence[str], progress: Progress = silent) -> tuple[np.ndarray, int]:
+    """Embed each distinct text once (boilerplate and syndicated sentences repeat); return a row per text and how
+    many distinct texts were embedded."""
+    if not len(texts):
+        return np.zeros((0, 0), dtype=np.float32), 0
+    first: dict[str, int] = {}
+    which = np.fromiter((first.setdefault(text, len(first)) for text in texts), dtype=np.int64, count=len(texts))
+    distinct = list(first)
+    del first
+
+    unit = getattr(embedder, "progress_unit", "texts")
+
+    def report(done: int, total: int) -> None:
+        progress("embed", done, total, unit)
+
+    try:
+        vectors = embedder.embed(distinct, progress=report)  # type: ignore[call-arg]
+    except TypeError:
+        vectors = embedder.embed(distinct)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    return (vectors if len(distinct) == len(texts) else vectors[which]), len(distinct)
+
+
+def export_encoder(embedder: Embedder, index_dir: Path, generation: Path, say: Report) -> dict | None:
+    """Put an ONNX export of the model in the new generation (copied from the last one when still current)."""
+    reuse = getattr(embedder, "encoder_dir", None) or index_dir / ENCODER_DIR
+    try:
+        target = ensure_onnx(embedder.model_name, generation / ENCODER_DIR, reuse_from=reuse)
+    except ModelLoadError as exc:
+        # Queries then run on sentence-transformers, as before.
+        say(f"no ONNX query encoder in the index: {exc}")
+        return None
+    return {"dir": ENCODER_DIR, "files": read_export_info(target)["files"]}
+
+
+def sentence_plan(articles: Sequence[Article], chunks: Sequence[Chunk]
+                   ) -> tuple[list[tuple[str, int, int]], list[tuple[int, ...]]]:
+    """Number every distinct sentence (by article content and span) and give each chunk its sentence rows."""
+    by_id = {a.source_id: a for a in articles}
+    sentence_keys: dict[tuple[str, int, int], int] = {}
+    sentence_rows: list[tuple[int, ...]] = []
+    for chunk in chunks:
+        content = by_id[chunk.source_id].content_hash
+        sentence_rows.append(tuple(sentence_keys.setdefault((content, start, end), len(sentence_keys))
+                                   for start, end in chunk.sentences))
+    return list(sentence_keys), sentence_rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -39,10 +40,11 @@ from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.encoders import Embedder
 from embeddings.encoders import make_embedder as build_embedder
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
-from embeddings.errors import CorpusError, IndexMismatchError, SourceNotFoundError
+from embeddings.errors import CorpusError, IndexMismatchError, NewsbotError, SourceNotFoundError
 from embeddings.index import BuildReport
 from embeddings.lexical import stem, tokenize
 from embeddings.manifest import stale_articles
+from embeddings.progress import Progress, silent
 from embeddings.records import Hit, SourceInfo
 from embeddings.retrieval import Retriever, limit_search_threads
 from embeddings.seeds import Added, add_files
@@ -374,27 +376,39 @@ class NewsService:
             "index_built": index.manifest.get("created_at"),
         }
 
-    def read_corpus(self, known: dict[str, str] | None = None) -> CorpusLoad:
+    def read_corpus(self, known: dict[str, str] | None = None, progress: Progress = silent) -> CorpusLoad:
         """Read the seeds as configured: the same articles for the staleness check and for indexing."""
         return read_corpus(self.settings.seeds_dir, self.settings.max_article_bytes, self.settings.read_limits,
-                           known)
+                           known, progress)
 
-    def add(self, paths: Sequence[Path], report: Callable[[str], None] | None = None) -> tuple[Added, BuildReport]:
+    def add(self, paths: Sequence[Path], report: Callable[[str], None] | None = None,
+            progress: Progress = silent) -> tuple[Added, BuildReport]:
         """Copy files into the seeds directory and bring the index in line with them, in one step."""
         added = add_files(self.settings.seeds_dir, paths, self.settings.read_limits)
         if not added.copied and not added.unchanged:
             raise CorpusError("nothing added: " + "; ".join(added.warnings[:3] or ["no files given"]))
-        return added, self.reindex(report=report)
+        return added, self.reindex(report=report, progress=progress)
 
-    def reindex(self, rebuild: bool = False, report: Callable[[str], None] | None = None) -> BuildReport:
-        """Bring the index in line with the seeds, then swap the new one in; questions meanwhile use the old."""
-        corpus = self.read_corpus()
+    def reindex(self, rebuild: bool = False, report: Callable[[str], None] | None = None,
+                progress: Progress = silent) -> BuildReport:
+        """Bring the index in line with the seeds, then swap the new one in; questions meanwhile use the old.
+
+        Articles the index already holds unchanged are hashed, not parsed again (the build takes them from the
+        index, or reads them again if it cannot).
+        """
+        known = None
+        if not rebuild:
+            with contextlib.suppress(NewsbotError):
+                indexed = self.backend.read_manifest().get("articles")
+                known = indexed if isinstance(indexed, dict) else None
+        corpus = self.read_corpus(known, progress)
         if report is None:
             # A caller with its own reporter (the CLI) prints them from the BuildReport: once, not twice.
             for warning in corpus.warnings:
                 log.warning("%s", warning)
         result = self.backend.build(corpus.articles, self.embedder, self.settings.chunker, rebuild=rebuild,
-                                    warnings=corpus.warnings, report=report)
+                                    warnings=corpus.warnings, report=report, progress=progress,
+                                    reread=lambda: self.read_corpus().articles)
         if not result.up_to_date or self._index is None:
             opened = self._open()
             with self._lock:

@@ -22,7 +22,9 @@ from bot.answer.contract import (
 from bot.answer.inputs import QuestionLine, open_question_file, read_question_lines
 from bot.answer.service import NewsService
 from bot.cli.chat import answer_lines, emit_lines, run_chat
+from bot.cli.logs import configure_logging
 from bot.cli.postgres import postgres
+from bot.cli.progress import TerminalProgress
 from bot.cli.render import render_answer, render_hits, render_source, render_sources, render_timeline
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
@@ -78,20 +80,15 @@ def read_batch(path: Path) -> Iterator[str]:
 @click.group(cls=NewsbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--index-dir", type=click.Path(path_type=Path), help="Index directory [NEWSBOT_INDEX_DIR].")
 @click.option("--model", help="sentence-transformers model name or path [NEWSBOT_MODEL].")
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.option("-v", "--verbose", count=True, help="Log more: newsbot's debug lines and other libraries' INFO "
+              "(-vv: their DEBUG).")
 @click.pass_context
-def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: int) -> None:
     """newsbot: ask questions of the news articles and get answers with verbatim citations."""
     state = ctx.ensure_object(dict)
     settings = state.get("settings") or Settings.from_env()
     settings = settings.with_overrides(index_dir=index_dir, model=model)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else getattr(logging, settings.log_level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(settings.log_level, verbose)
     state["settings"] = settings
 
 
@@ -109,11 +106,17 @@ def index(ctx: click.Context, seeds: Path | None, rebuild: bool, quiet: bool, as
         state.pop("service", None)
     service = _service(ctx)
 
+    phases = TerminalProgress(enabled=False if quiet or as_json else None)
+
     def progress(message: str) -> None:
         if not quiet and not as_json:
+            phases.close()  # a message starts on a line of its own, after the phase drawn so far
             click.echo(message, err=True)
 
-    report = service.reindex(rebuild=rebuild, report=progress)
+    try:
+        report = service.reindex(rebuild=rebuild, report=progress, progress=phases)
+    finally:
+        phases.close()
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -135,11 +138,17 @@ def add(ctx: click.Context, paths: tuple[Path, ...], seeds: Path | None, quiet: 
         state["settings"] = _settings(ctx).with_overrides(seeds_dir=seeds)
         state.pop("service", None)
 
+    phases = TerminalProgress(enabled=False if quiet or as_json else None)
+
     def progress(message: str) -> None:
         if not quiet and not as_json:
+            phases.close()  # a message starts on a line of its own, after the phase drawn so far
             click.echo(message, err=True)
 
-    added, report = _service(ctx).add(list(paths), report=progress)
+    try:
+        added, report = _service(ctx).add(list(paths), report=progress, progress=phases)
+    finally:
+        phases.close()
     for warning in (*added.warnings, *report.warnings):
         click.echo(f"warning: {warning}", err=True)
     if as_json:

@@ -42,6 +42,8 @@ POOLING_MODES = ("mean", "cls", "max", "mean_sqrt_len")
 # Padded tokens per onnxruntime run when embedding a batch (8 ingestion passages of ~250 tokens, a whole batch of
 # sentences): ~10% more passages/s than whole batches of 32, whose FFN activations (48 MB) outgrow the cache.
 RUN_TOKENS = 2048
+# Texts tokenized at a time by embed(): their encodings, not the corpus's, are in memory.
+SLAB = 4096
 
 Progress = Callable[[int, int], None]
 
@@ -166,19 +168,72 @@ def export_problem(encoder_dir: str | Path, model_name: str | None, quantized: b
     return None
 
 
+class _Workers:
+    """Runs spread over `workers` sessions of one thread each, in Python threads (onnxruntime releases the GIL):
+    on cores shared with other work a worker that waits for a core holds up only its own run, where one session's
+    threads all wait at every operator for the slowest of them."""
+
+    def __init__(self, encoder: OnnxQueryEncoder, inputs: list[str]) -> None:
+        import queue
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.inputs = inputs
+        self.sessions: queue.Queue = queue.Queue()
+        for slot in range(encoder.workers):
+            self.sessions.put(encoder._session(slot=slot + 1, threads=1))
+        self.executor = ThreadPoolExecutor(encoder.workers, thread_name_prefix="newsbot-encoder")
+
+    def _run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        session = self.sessions.get()
+        try:
+            return session.run(None, {name: batch[name] for name in self.inputs})[0]
+        finally:
+            self.sessions.put(session)
+
+    def map(self, batches):  # type: ignore[no-untyped-def]
+        """Run every batch, results in order."""
+        return self.executor.map(self._run, list(batches))
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self.executor.shutdown(wait=True)
+
+
+def pad_encodings(encodings: Sequence, pad_id: int, width: int | None = None) -> dict[str, np.ndarray]:
+    """The model's inputs for some tokenizer encodings, padded on the right to `width` (the longest's length)."""
+    width = width or max((len(e.ids) for e in encodings), default=1)
+    ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(encodings), width), dtype=np.int64)
+    types = np.zeros((len(encodings), width), dtype=np.int64)
+    for row, encoding in enumerate(encodings):
+        n = min(len(encoding.ids), width)
+        ids[row, :n] = encoding.ids[:n]
+        mask[row, :n] = 1
+        types[row, :n] = encoding.type_ids[:n]
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
 class OnnxQueryEncoder:
     """An Embedder over an exported encoder directory; session and tokenizer load once per process."""
+
+    # What embed() counts its progress in.
+    progress_unit = "characters"
 
     def __init__(self, encoder_dir: str | Path, *, quantized: bool = False, batch_size: int = 32,
                  threads: int | None = None, model_name: str | None = None,
                  exporter: Callable[[Path], object] | None = None, export_dir: str | Path | None = None,
-                 int8_dir: str | Path | None = None) -> None:
+                 int8_dir: str | Path | None = None, workers: int = 1) -> None:
         # encoder_dir: the export to read (an index's). If it holds no intact export of model_name, export_dir
         # is read instead, the exporter (index time: it needs torch once) making it there first when needed.
         self.encoder_dir = Path(encoder_dir)
         self.quantized = quantized
         self.batch_size = batch_size
         self.threads = threads or 0
+        self.run_tokens = RUN_TOKENS
+        # Batch embedding on this many single-threaded sessions at once (1: one session of `threads` threads).
+        self.workers = max(1, workers)
+        # Counts of the last embed(): real tokens and padded tokens run through the model.
+        self.tokens_embedded = self.padded_tokens = 0
         self._exporter = exporter
         self._export_dir = Path(export_dir) if export_dir is not None else None
         # Where the int8 copy is made (never inside an index generation); None: beside the model it quantizes.
@@ -247,12 +302,14 @@ class OnnxQueryEncoder:
             with tempfile.TemporaryDirectory() as scratch:
                 return quantize_onnx(self.encoder_dir, scratch).read_bytes()
 
-    def _session(self):
+    def _session(self, slot: int = 0, threads: int | None = None):
+        """The onnxruntime session (one per process per model, thread count and slot: workers get one each)."""
         files = self.info.get("files", {})
         path = self.model_file
+        threads = self.threads if threads is None else threads
         # Keyed by content, not path: each index generation holds its own copy of the same export.
         # The int8 copy is not recorded: it goes by the digest of the model it was made from.
-        key = (f"{files[ONNX_MODEL]}:{ONNX_MODEL_INT8}" if self.quantized else files[path.name], self.threads)
+        key = (f"{files[ONNX_MODEL]}:{ONNX_MODEL_INT8}" if self.quantized else files[path.name], threads, slot)
         with _CACHE_LOCK:
             session = _SESSIONS.get(key)
             if session is None:
@@ -264,8 +321,8 @@ class OnnxQueryEncoder:
                 # Idle workers spinning for the next run cost ~1 ms of latency when off, but with the bot's own
                 # Python work (and anything else) on 2 cores, spinning doubled p95 and burned 50% more CPU.
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                if self.threads:
-                    options.intra_op_num_threads = self.threads
+                if threads:
+                    options.intra_op_num_threads = threads
                 try:
                     session = ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
                                                    providers=["CPUExecutionProvider"])
@@ -276,6 +333,7 @@ class OnnxQueryEncoder:
             return session
 
     def _tokenizer(self):
+        """The model's tokenizer, truncating at max_seq_length and padding nothing (runs are padded here)."""
         max_length = int(self.info["max_seq_length"])
         path = self.encoder_dir / TOKENIZER
         key = (self.info.get("files", {}).get(TOKENIZER) or str(path.resolve()), max_length)
@@ -286,15 +344,16 @@ class OnnxQueryEncoder:
 
                 tokenizer = Tokenizer.from_file(str(path))
                 # tokenizer.json carries its own (shorter, fixed) padding: sentence-transformers pads to the
-                # longest text of the batch and truncates at max_seq_length. On the right: the fused model's
-                # attention reads the mask as lengths.
+                # longest text of the batch and truncates at max_seq_length; embed() pads each run on the right
+                # (the fused model's attention reads the mask as lengths).
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(max_length=max_length)
-                pad_id = tokenizer.token_to_id("[PAD]")
-                tokenizer.enable_padding(direction="right", pad_id=0 if pad_id is None else pad_id,
-                                         pad_token="[PAD]")
                 _TOKENIZERS[key] = tokenizer
             return tokenizer
+
+    def _pad_id(self) -> int:
+        pad_id = self._tokenizer().token_to_id("[PAD]")
+        return 0 if pad_id is None else int(pad_id)
 
     def load(self) -> OnnxQueryEncoder:
         """Load the session and tokenizer now instead of on the first text."""
@@ -303,7 +362,13 @@ class OnnxQueryEncoder:
         return self
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Return one normalized float32 row per text; report (done, total) after each batch."""
+        """Return one normalized float32 row per text; report (characters done, characters total) as runs finish.
+
+        Texts go longest first (by characters) in slabs of SLAB texts; each slab is tokenized without padding,
+        sorted by token count and cut into runs of at most run_tokens padded tokens, each padded only to its
+        own longest text: next to no padding, activations that stay in cache, and a slab's encodings at a time
+        in memory whatever the corpus.
+        """
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -311,29 +376,45 @@ class OnnxQueryEncoder:
         if self.info.get("do_lower_case"):
             texts = [text.lower() for text in texts]
         inputs = [i.name for i in session.get_inputs()]
-        # Longest first, as sentence-transformers does, so that each batch pads little.
+        pad_id = self._pad_id()
         order = np.argsort([-len(text) for text in texts], kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for offset in range(0, len(texts), self.batch_size):
-            rows = order[offset : offset + self.batch_size]
-            encodings = tokenizer.encode_batch([texts[i] for i in rows])
-            batch = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                     "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                     "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
-            # Runs of at most RUN_TOKENS padded tokens, longest first, each cut to its own longest row (padding
-            # is on the right): less padding, and activations that stay in cache.
-            lengths = batch["attention_mask"].sum(axis=1)
-            within = np.argsort(-lengths, kind="stable")
-            start = 0
-            while start < len(within):
-                width = max(int(lengths[within[start]]), 1)
-                part = within[start : start + max(1, RUN_TOKENS // width)]
-                feeds = {name: batch[name][part, :width] for name in inputs}
-                tokens = session.run(None, feeds)[0]
-                out[rows[part]] = self._pool(tokens, batch["attention_mask"][part, :width])
-                start += len(part)
-            if progress:
-                progress(min(offset + self.batch_size, len(texts)), len(texts))
+        # The total for progress: characters stand in for tokens until a slab is tokenized.
+        chars = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        total = float(chars.sum()) or 1.0
+        done = 0.0
+        self.tokens_embedded = self.padded_tokens = 0
+        pool = _Workers(self, inputs) if self.workers > 1 and len(texts) > 2 * SLAB // 64 else None
+        try:
+            for offset in range(0, len(texts), SLAB):
+                rows = order[offset : offset + SLAB]
+                encodings = tokenizer.encode_batch([texts[i] for i in rows])
+                lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+                slab_chars = float(chars[rows].sum())
+                within = np.argsort(-lengths, kind="stable")
+                parts, start = [], 0
+                while start < len(within):
+                    width = max(int(lengths[within[start]]), 1)
+                    parts.append((within[start : start + max(1, self.run_tokens // width)], width))
+                    start += len(parts[-1][0])
+                batches = (pad_encodings([encodings[k] for k in part], pad_id, width) for part, width in parts)
+                results = pool.map(batches) if pool else (
+                    session.run(None, {name: batch[name] for name in inputs})[0] for batch in batches)
+                finished = 0
+                for (part, width), tokens in zip(parts, results, strict=True):
+                    mask = np.zeros((len(part), width), dtype=np.int64)
+                    for j, k in enumerate(part):
+                        mask[j, : lengths[k]] = 1
+                    out[rows[part]] = self._pool(tokens, mask)
+                    self.tokens_embedded += int(lengths[part].sum())
+                    self.padded_tokens += len(part) * width
+                    finished += len(part)
+                    if progress:
+                        progress(int(done + slab_chars * finished / len(within)), int(total))
+                done += slab_chars
+        finally:
+            if pool:
+                pool.close()
         return out
 
     def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
-from embeddings.chunking import chunk_article
+from embeddings.chunking import chunk_articles
 from embeddings.encoders import Embedder
 from embeddings.errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from embeddings.index import BuildReport
@@ -27,6 +27,7 @@ from embeddings.postgres.schema import (
     write_generation,
 )
 from embeddings.postgres.serving import KEYWORD_RANKINGS, PostgresIndex
+from embeddings.progress import Progress, silent
 from embeddings.records import Article, Chunk, ChunkerConfig
 from embeddings.stores import Report, ServingIndex
 from embeddings.vectors import Reusable, plan_vectors
@@ -136,7 +137,8 @@ class PostgresBackend:
                                     model=model, chunker=chunker, say=report or (lambda message: None))
 
     def build(self, articles: Sequence[Article], embedder: Embedder, chunker: ChunkerConfig, *, rebuild: bool = False,
-              warnings: Sequence[str] = (), report: Report | None = None) -> BuildReport:
+              warnings: Sequence[str] = (), report: Report | None = None, progress: Progress = silent,
+              reread: Callable[[], Sequence[Article]] | None = None) -> BuildReport:
         """Bring the index in line with the articles, embedding only what is new or changed."""
         say = report or (lambda message: None)
         articles = sorted(articles, key=lambda a: a.source_id)
@@ -156,10 +158,14 @@ class PostgresBackend:
                                    up_to_date=True, warnings=tuple(warnings))
             if manifest is not None and not compatible:
                 say("settings changed since the last build: re-embedding every article")
+            if any(a.is_stub for a in articles):  # a generation is written whole: every article's text is needed
+                if reread is None:
+                    raise ValueError("unchanged articles given as stubs and no way to read them again")
+                articles = sorted(reread(), key=lambda a: a.source_id)
             reuse = _reusable(connection, manifest, articles) if compatible and not rebuild else None
-            chunks = [chunk for article in articles for chunk in chunk_article(article, chunker)]
+            chunks = chunk_articles(articles, chunker, progress)
             sentence_rows, sentence_vectors, chunk_vectors, embedded = plan_vectors(articles, chunks, embedder, reuse,
-                                                                                    say)
+                                                                                    say, progress)
             generation = write_generation(connection, articles, chunks, sentence_rows, chunk_vectors,
                                           sentence_vectors, model=model, chunker=chunker, say=say)
         if reuse is None:

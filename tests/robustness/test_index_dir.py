@@ -168,7 +168,7 @@ def test_a_full_or_read_only_disk_during_a_build_is_one_line_and_the_old_index_s
         def full(*args, **kwargs):
             raise sqlite3.OperationalError("database or disk is full")
 
-        monkeypatch.setattr("embeddings.index.write_metadata", full)
+        monkeypatch.setattr("embeddings.segments.write_metadata", full)
     else:
         real_mkdir = Path.mkdir
 

@@ -22,6 +22,7 @@ from embeddings.encoders.onnx_runtime import (
     TOKENIZER,
     OnnxQueryEncoder,
     is_exported,
+    pad_encodings,
     read_export_info,
     read_pipeline,
 )
@@ -91,10 +92,8 @@ def test_fused_and_plain_models_give_the_same_token_embeddings(onnx_dir: Path, a
     sessions = [ort.InferenceSession(str(onnx_dir / name), providers=["CPUExecutionProvider"])
                 for name in (ONNX_MODEL, ONNX_MODEL_FUSED)]
     for texts in (passages[:16], [*passages[16:19], "word " * 400, "short", ""], ["troops"]):
-        encodings = tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feeds = pad_encodings(tokenizer.encode_batch(texts), encoder._pad_id())
+        mask = feeds["attention_mask"]
         plain, fused = (s.run(None, feeds)[0] for s in sessions)
         np.testing.assert_allclose(fused * mask[..., None], plain * mask[..., None], atol=1e-4)
 
@@ -225,10 +224,15 @@ def test_long_batches_run_in_parts_with_the_same_vectors(onnx_dir: Path, onnx_en
     np.testing.assert_allclose(together, one_by_one, atol=1e-5)
 
 
-def test_progress_is_reported_per_batch(onnx_dir: Path) -> None:
+def test_progress_is_reported_per_run_in_characters(onnx_dir: Path) -> None:
     calls = []
-    OnnxQueryEncoder(onnx_dir, batch_size=2).embed(["a", "b", "c"], progress=lambda d, t: calls.append((d, t)))
-    assert calls == [(2, 3), (3, 3)]
+    encoder = OnnxQueryEncoder(onnx_dir)
+    encoder.run_tokens = 8  # runs of at most 8 padded tokens: one or two texts each
+    texts = ["a b c", "d", "e f", "a much longer text than the others"]
+    encoder.embed(texts, progress=lambda d, t: calls.append((d, t)))
+    assert len(calls) >= 3 and calls[-1] == (sum(map(len, texts)), sum(map(len, texts)))
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert encoder.tokens_embedded <= encoder.padded_tokens
 
 
 def test_sessions_are_shared_within_a_process(onnx_dir: Path, onnx_encoder: OnnxQueryEncoder) -> None:
