@@ -34,12 +34,15 @@ def test_a_changed_article_re_embeds_only_its_own_texts_and_equals_a_full_rebuil
     index_dir = tmp_path / "index"
     build(seeds_copy, index_dir, counting_embedder)
     path = seeds_copy / "004_347bbc5789c47b0a.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\nCrosetto added a new closing remark.\n", encoding="utf-8")
+    # Inside the last paragraph: a short line of its own after the article would be cleaned away as chrome.
+    edited = path.read_text(encoding="utf-8").rstrip() + " The minister added a new closing remark on the matter.\n"
+    path.write_text(edited, encoding="utf-8")
     counting_embedder.embedded = 0
     report = build(seeds_copy, index_dir, counting_embedder)
     assert report.changed == ("004_347bbc5789c47b0a",) and not report.added and not report.removed
     incremental = load_index(index_dir, counting_embedder.model_name, CHUNKER)
     own = [c for c in incremental.chunks if c.source_id == "004_347bbc5789c47b0a"]
+    # Only the changed sentence is new: every other text of the article is reused by its text.
     assert 0 < counting_embedder.embedded <= len(own) + sum(len(c.sentences) for c in own)
 
     full_dir = tmp_path / "full"
