@@ -104,12 +104,19 @@ def _cli_index(seeds: Path, index_dir: Path) -> dict:
     """`python -m bot index --json` in a fresh process: the whole command as a user runs it."""
     load = load_average()
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bot", "--index-dir", str(index_dir), "index", "--seeds", str(seeds),
-                           "--json"], cwd=ROOT, env=_env(), capture_output=True, text=True, check=True)
+    child = subprocess.Popen([sys.executable, "-m", "bot", "--index-dir", str(index_dir), "index", "--seeds",
+                              str(seeds), "--json"], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, text=True)
+    stdout = child.stdout.read() if child.stdout else ""
+    # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the largest of every child so far).
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, child.args, stdout)
+    result = json.loads(stdout.strip().splitlines()[-1])
     return {"seconds": round(seconds, 1), "load": load, "embedded": result.get("embedded"),
-            "added": len(result.get("added", [])), "chunks": result.get("chunks")}
+            "added": len(result.get("added", [])), "chunks": result.get("chunks"),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
 def incremental(work: Path, onnx_dir: Path, articles: int = 10_000, added: int = 10) -> dict:

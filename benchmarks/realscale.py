@@ -53,7 +53,8 @@ class RealCorpus:
     def build(cls, pool: Pool, chunker, target_chunks: int, words: Sequence[str] = (), seed: int = 0,
               prefix: str = "a") -> RealCorpus:
         """Recombine articles until they hold `target_chunks` chunks; after the first pass over the pool each
-        article's names are replaced by real words drawn by a Zipf law (one mapping per article)."""
+        article's names are replaced by real words, half drawn by a Zipf law and half uniformly (one mapping per
+        article)."""
         from embeddings.chunking import _windows
         from embeddings.records import Article
 
@@ -77,8 +78,13 @@ class RealCorpus:
                     def rename(match: re.Match[str], names: dict[str, str] = names) -> str:
                         word = match.group()
                         if word not in names:
-                            rank = min(int(rng.paretovariate(0.9)) - 1, len(words) - 1)
-                            names[word] = words[(rank * 7919 + len(names)) % len(words)].capitalize()
+                            # Half the names from a Zipf head (people and places in the news again and again),
+                            # half from anywhere in the list: the long tail that grows a newsroom's vocabulary.
+                            if rng.random() < 0.5:
+                                rank = min(int(rng.paretovariate(0.9)) - 1, len(words) - 1)
+                                names[word] = words[(rank * 7919 + len(names)) % len(words)].capitalize()
+                            else:
+                                names[word] = words[rng.randrange(len(words))].capitalize()
                         return names[word]
                     paragraphs = [[_NAME.sub(rename, s) for s in p] for p in paragraphs]
                 title = rng.choice(titles).rstrip(".")

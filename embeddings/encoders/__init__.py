@@ -17,7 +17,8 @@ Progress = Callable[[int, int], None]
 # Embedding backends (docs/performance.md). onnx gives fp32's vectors (cosine >= 0.99999, same top-5) at half the
 # query latency, a seventh of the cold start, no torch when serving and, with the export's fused model, 1.3-1.9x
 # torch's ingestion rate on 2 idle cores (~28 passages/s); onnx-int8 changes the top-5 of most dev
-# questions and torch-bf16 is emulated (8x slower) on CPUs without AVX512-BF16: neither is a default.
+# questions and torch-bf16 is emulated (8x slower) on CPUs without AVX512-BF16 and, with AMX, still no faster than
+# onnx's fp32 builds: neither is a default.
 BACKENDS = ("onnx", "torch", "onnx-int8", "torch-bf16")
 DEFAULT_BACKEND = "onnx"
 
