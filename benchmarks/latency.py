@@ -13,7 +13,7 @@ from benchmarks.common import agreement, flat_top, run_json_child, say, summariz
 BACKEND_NAMES = ("torch", "torch-bf16", "onnx", "onnx-int8")
 
 
-# bf16 runs emulated on CPUs without AVX512-BF16/AMX (this project's machines): a few texts give its rate.
+# bf16 is emulated without AVX512-BF16/AMX (the first figures' AVX2 machines): a few texts give its rate.
 SLOW_BACKEND_TEXTS = 16
 
 

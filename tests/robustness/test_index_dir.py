@@ -215,8 +215,10 @@ def test_a_second_newsbot_index_prints_that_it_waits_on_stderr_at_once(built: Se
     env = {**os.environ, "NEWSBOT_SEEDS_DIR": str(built.seeds_dir), "NEWSBOT_INDEX_DIR": str(built.index_dir),
            "PYTHONPATH": str(ROOT)}
     with index_lock(built.index_dir):  # another build holds the lock
+        # A job started in the background inherits SIGINT ignored: give the command a terminal's default.
         process = subprocess.Popen([sys.executable, "-m", "bot", "index", "--quiet"], env=env, cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             first = process.stderr.readline()  # blocks until the command says something: it must, while waiting
             assert "is building the index at" in first and "waiting for it, up to 600 s" in first, first
