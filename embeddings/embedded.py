@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,6 +16,18 @@ from embeddings.stores import HitParts, SearchInputs
 
 if TYPE_CHECKING:
     from embeddings.index import NewsIndex
+
+# From this many chunks on, FAISS's scan of the inverted lists and BM25's summation of the postings each take
+# milliseconds (3.9 and 2.3 ms at 1M, docs/performance.md): FAISS then runs in a worker thread while BM25 runs in
+# the caller's (FAISS releases the GIL), with the same results. Below it the hand-off costs more than it saves.
+OVERLAP_MIN_CHUNKS = 200_000
+
+
+def _same_omp_threads(threads: int) -> None:
+    """Give a worker thread the OpenMP thread count of the thread that made it (the count is per thread)."""
+    import faiss
+
+    faiss.omp_set_num_threads(threads)
 
 
 class _Scores(Mapping[int, float]):
@@ -34,8 +49,11 @@ class _Scores(Mapping[int, float]):
 class EmbeddedSearch:
     """The rankings of one loaded index directory, computed in this process."""
 
-    def __init__(self, index: NewsIndex, max_sentence_scan: int) -> None:
+    def __init__(self, index: NewsIndex, max_sentence_scan: int, overlap_min_chunks: int = OVERLAP_MIN_CHUNKS) -> None:
         self.index = index
+        self._overlap = len(index.chunks) >= overlap_min_chunks
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         # Persisted with the index (format 2); built from the chunk texts only for an index made in memory.
         self.bm25 = index.bm25 if index.bm25 is not None else BM25(chunk.text for chunk in index.chunks)
         self._sentence_ranking = 0 < len(index.sentence_vectors) <= max_sentence_scan
@@ -91,11 +109,27 @@ class EmbeddedSearch:
         order = np.lexsort((chosen, -best))
         return [int(chosen[i]) for i in order]
 
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                import faiss
+
+                self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="newsbot-faiss",
+                                                initializer=_same_omp_threads,
+                                                initargs=(faiss.omp_get_max_threads(),))
+            return self._pool
+
     def inputs(self, query: str, vector: np.ndarray, candidates: int, mode: str) -> SearchInputs:
         """FAISS's nearest passages, BM25's best, and (hybrid) the chunks with the most similar sentences."""
-        dense_scores, dense_ids = self.index.faiss_index.search(vector.reshape(1, -1), candidates)
+        query_row = vector.reshape(1, -1)
+        if self._overlap:
+            nearest = self._workers().submit(self.index.faiss_index.search, query_row, candidates)
+            lexical_all = self.bm25.scores(query)
+            dense_scores, dense_ids = nearest.result()
+        else:
+            dense_scores, dense_ids = self.index.faiss_index.search(query_row, candidates)
+            lexical_all = self.bm25.scores(query)
         dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
-        lexical_all = self.bm25.scores(query)
         lexical = dict(top_k(lexical_all, candidates))
         sentence: list[int] = []
         if mode == "hybrid":

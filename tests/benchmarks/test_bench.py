@@ -163,3 +163,15 @@ def test_importing_the_bench_loads_neither_torch_nor_langchain() -> None:
             "print([m for m in ('torch', 'sentence_transformers', 'langchain_community') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_exact_top_by_blocks_equals_one_full_product(tmp_path) -> None:
+    from benchmarks.probes import exact_top
+
+    rng = np.random.default_rng(3)
+    vectors, queries = rng.standard_normal((1_000, 8)).astype(np.float32), rng.standard_normal((4, 8)).astype(
+        np.float32)
+    np.save(tmp_path / "v.npy", vectors)
+    full = vectors @ queries.T
+    expected = [set(np.argsort(-full[:, j])[:50].tolist()) for j in range(4)]
+    assert exact_top(tmp_path / "v.npy", queries, 50, block=128) == expected

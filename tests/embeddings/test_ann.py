@@ -50,16 +50,17 @@ def test_small_sets_are_searched_exactly() -> None:
     assert choose_index(FLAT_MAX, 384).kind == "flat"
 
 
-def test_large_sets_get_ivf_probing_more_lists_as_they_grow() -> None:
+def test_large_sets_get_ivf_probing_more_lists_as_they_grow_up_to_a_cap() -> None:
     spec = choose_index(100_000, 384)
     assert spec.kind == "ivf" and spec.factory == "IVF1024,Flat" and spec.nprobe == probes_for(1024) == 32
     assert spec.training_size == 40 * 1024
-    assert ivf_lists(1_000_000) == 4096 and probes_for(4096) == 128
+    assert probes_for(2048) == 64 and ivf_lists(1_000_000) == 4096 and probes_for(4096) == 64
+    assert probes_for(16) == 16 and probes_for(256) == 16
 
 
 def test_a_million_vectors_keep_8_bit_codes_under_the_memory_budget() -> None:
     spec = choose_index(1_000_000, 384)
-    assert spec.kind == "ivf-sq8" and spec.factory == "IVF4096,SQ8" and spec.nprobe == 128
+    assert spec.kind == "ivf-sq8" and spec.factory == "IVF4096,SQ8" and spec.nprobe == 64
     assert estimated_bytes(spec, 1_000_000) < 500_000_000
     assert estimated_bytes(spec_for("hnsw", 1_000_000, 384), 1_000_000) > 1_500_000_000
 
