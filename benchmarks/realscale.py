@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import peak_rss_mb
-from benchmarks.realtext import _MONTHS, Pool
+from benchmarks.realtext import _MONTHS, Pool, shuffled_runs
 
 DICTIONARY = Path("/usr/share/dict/american-english-huge")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b")
@@ -63,14 +63,7 @@ class RealCorpus:
         corpus = cls([], [], chunker)
         chunks, passes, seen = 0, 0, set()
         while chunks < target_chunks:
-            runs = []
-            for _, _, sentences in pool.documents:
-                position = 0
-                while position < len(sentences):
-                    size = rng.randint(2, 6)
-                    runs.append(sentences[position : position + size])
-                    position += size
-            rng.shuffle(runs)
+            runs = shuffled_runs(pool, rng)
             while len(runs) >= 5 and chunks < target_chunks:
                 paragraphs = [list(runs.pop()) for _ in range(rng.randint(2, 5))]
                 names: dict[str, str] = {}
@@ -146,8 +139,7 @@ def write_real(size: int, pool_path: Path, base_path: Path, index_dir: Path, mod
     """Write a newsbot index of `size` chunks of recombined real text with mixture vectors; return its figures."""
     import pickle
 
-    from benchmarks.scale import _mixture_file
-    from embeddings.index import write_index
+    from benchmarks.scale import write_mixed_index
     from embeddings.records import ChunkerConfig
 
     pool = pickle.loads(pool_path.read_bytes())
@@ -155,20 +147,8 @@ def write_real(size: int, pool_path: Path, base_path: Path, index_dir: Path, mod
     start = time.perf_counter()
     corpus = RealCorpus.build(pool, chunker, size, dictionary_words(), seed=seed)
     corpus_s = time.perf_counter() - start
-    base = np.load(base_path)
-    scratch = index_dir.parent / f".{index_dir.name}-vectors"
-    scratch.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    chunk_vectors = _mixture_file(scratch / "chunks.npy", base, corpus.chunk_count, seed=1)
-    sentence_vectors = _mixture_file(scratch / "sentences.npy", base, corpus.sentence_count, seed=size + 1)
-    vectors_s = time.perf_counter() - start
-    start = time.perf_counter()
-    generation = write_index(index_dir, corpus.articles, corpus.chunks(), corpus.sentence_rows(), chunk_vectors,
-                             sentence_vectors, model=model, chunker=chunker)
-    write_s = time.perf_counter() - start
-    for path in scratch.iterdir():
-        path.unlink()
-    scratch.rmdir()
+    generation, vectors_s, write_s = write_mixed_index(index_dir, np.load(base_path), corpus, corpus.chunk_count,
+                                                       corpus.sentence_count, seed=size, model=model, chunker=chunker)
     terms = len(json.loads((generation / "bm25_terms.json").read_text(encoding="utf-8")))
     files = {path.name: path.stat().st_size for path in generation.iterdir() if path.is_file()}
     text_mb = sum(len(a.text) for a in corpus.articles) / 1e6

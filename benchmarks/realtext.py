@@ -151,26 +151,30 @@ def build_pool(news: Path = NEWS, cache: Path = CACHE, kinds: tuple[str, ...] = 
     return Pool(tuple(d for d in documents if d[2]))
 
 
+def shuffled_runs(pool: Pool, rng: random.Random) -> list:
+    """One pass over the pool: every document cut into runs of 2-6 consecutive sentences, shuffled."""
+    runs = []
+    for _, _, sentences in pool.documents:
+        position = 0
+        while position < len(sentences):
+            size = rng.randint(2, 6)
+            runs.append(sentences[position : position + size])
+            position += size
+    rng.shuffle(runs)
+    return runs
+
+
 def recombined(pool: Pool, seed: int = 0) -> Iterator[str]:
     """Yield new articles made of runs of real sentences, drawing runs without replacement (then a new pass)."""
     rng = random.Random(seed)
     titles = [s for _, _, sentences in pool.documents for s in sentences if 4 <= len(s.split()) <= 12]
-    passes = 0
     while True:
-        runs = []
-        for _, _, sentences in pool.documents:
-            position = 0
-            while position < len(sentences):
-                size = rng.randint(2, 6)
-                runs.append(sentences[position : position + size])
-                position += size
-        rng.shuffle(runs)
+        runs = shuffled_runs(pool, rng)
         while len(runs) >= 5:
             paragraphs = [runs.pop() for _ in range(rng.randint(2, 5))]
             title = rng.choice(titles).rstrip(".")
             date = f"{rng.randint(1, 28)} {rng.choice(_MONTHS)} {rng.randint(2001, 2025)}"
             yield f"{title}\n{date}\n\n" + "\n\n".join(" ".join(p) for p in paragraphs) + "\n"
-        passes += 1
 
 
 _MONTHS = "January February March April May June July August September October November December".split()

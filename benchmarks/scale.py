@@ -133,20 +133,17 @@ def _mixture_file(path: Path, base: np.ndarray, n: int, seed: int) -> np.ndarray
     return np.load(path, mmap_mode="r")
 
 
-def index_scale_write(size: int, base_path: Path, seeds_dir: Path, index_dir: Path, model: str) -> dict:
-    """Write a real newsbot index of `size` chunks from the seeds, with mixture vectors instead of embeddings."""
-    from embeddings.corpus import read_corpus
+def write_mixed_index(index_dir: Path, base: np.ndarray, corpus, chunk_count: int, sentence_count: int, *,
+                      seed: int, model: str, chunker) -> tuple[Path, float, float]:
+    """Write a corpus's index with vectors mixed from real embeddings (scratch files beside it, removed after);
+    return the generation and the seconds spent mixing and writing."""
     from embeddings.index import write_index
-    from embeddings.records import ChunkerConfig
 
-    chunker = ChunkerConfig()
-    base = np.load(base_path)
-    corpus = SyntheticCorpus.repeat(read_corpus(seeds_dir).articles, chunker, size)
     scratch = index_dir.parent / f".{index_dir.name}-vectors"
     scratch.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    chunk_vectors = _mixture_file(scratch / "chunks.npy", base, size, seed=1)
-    sentence_vectors = _mixture_file(scratch / "sentences.npy", base, corpus.sentences, seed=size + 1)
+    chunk_vectors = _mixture_file(scratch / "chunks.npy", base, chunk_count, seed=1)
+    sentence_vectors = _mixture_file(scratch / "sentences.npy", base, sentence_count, seed=seed + 1)
     vectors_s = time.perf_counter() - start
     start = time.perf_counter()
     generation = write_index(index_dir, corpus.articles, corpus.chunks(), corpus.sentence_rows(), chunk_vectors,
@@ -156,6 +153,18 @@ def index_scale_write(size: int, base_path: Path, seeds_dir: Path, index_dir: Pa
     for path in scratch.iterdir():
         path.unlink()
     scratch.rmdir()
+    return generation, vectors_s, write_s
+
+
+def index_scale_write(size: int, base_path: Path, seeds_dir: Path, index_dir: Path, model: str) -> dict:
+    """Write a real newsbot index of `size` chunks from the seeds, with mixture vectors instead of embeddings."""
+    from embeddings.corpus import read_corpus
+    from embeddings.records import ChunkerConfig
+
+    chunker = ChunkerConfig()
+    corpus = SyntheticCorpus.repeat(read_corpus(seeds_dir).articles, chunker, size)
+    generation, vectors_s, write_s = write_mixed_index(index_dir, np.load(base_path), corpus, size, corpus.sentences,
+                                                       seed=size, model=model, chunker=chunker)
     files = {path.name: path.stat().st_size for path in generation.iterdir() if path.is_file()}
     return {"size": size, "articles": len(corpus.articles), "sentences": corpus.sentences,
             "vectors_s": round(vectors_s, 2), "write_s": round(write_s, 2),

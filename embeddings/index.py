@@ -46,6 +46,7 @@ from embeddings.lexical import BM25
 from embeddings.manifest import (
     FORMAT_VERSION,
     MANIFEST,
+    article_changes,
     check_manifest,
     corpus_digest,
     expected_manifest_fields,
@@ -252,10 +253,7 @@ def build_index(
             manifest = read_manifest(index_dir)
         indexed = (manifest or {}).get("articles", {})
         current = {a.source_id: a.content_hash for a in articles}
-        added = tuple(sorted(current.keys() - indexed.keys()))
-        removed = tuple(sorted(indexed.keys() - current.keys()))
-        changed = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] != indexed[k]))
-        unchanged = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] == indexed[k]))
+        added, removed, changed, unchanged = article_changes(indexed, current)
         compatible = manifest is not None and all(
             manifest.get(k) == v for k, v in expected_manifest_fields(model, chunker).items()
         )

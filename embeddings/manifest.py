@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
@@ -93,11 +93,20 @@ def check_manifest(manifest: dict, model: str, chunker: ChunkerConfig, index_dir
                                      f"{wanted!r}: run `newsbot index` to rebuild it")
 
 
+def article_changes(indexed: Mapping[str, str], current: Mapping[str, str]) -> tuple[tuple[str, ...], ...]:
+    """Return the ids added, removed, changed and unchanged from one map of id -> content hash to another, sorted."""
+    added = tuple(sorted(current.keys() - indexed.keys()))
+    removed = tuple(sorted(indexed.keys() - current.keys()))
+    changed = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] != indexed[k]))
+    unchanged = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] == indexed[k]))
+    return added, removed, changed, unchanged
+
+
 def stale_articles(manifest: dict, articles: Sequence[Article]) -> list[str]:
     """Return the ids of articles added, changed or removed since the index was built."""
-    indexed = manifest.get("articles", {})
-    current = {a.source_id: a.content_hash for a in articles}
-    return sorted(k for k in indexed.keys() | current.keys() if indexed.get(k) != current.get(k))
+    added, removed, changed, _ = article_changes(manifest.get("articles", {}),
+                                                 {a.source_id: a.content_hash for a in articles})
+    return sorted((*added, *removed, *changed))
 
 
 

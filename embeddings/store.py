@@ -82,6 +82,29 @@ def _article_from_row(row: tuple) -> Article:
     )
 
 
+class RecentCache:
+    """A read function's `size` most recent results, shared between threads (a miss reads outside the lock)."""
+
+    def __init__(self, size: int, read: Callable[[object], object]) -> None:
+        self.size = size
+        self.read = read
+        self._values: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, key: object):
+        """Return the value for key, reading and keeping it when absent."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = self.read(key)
+        with self._lock:
+            self._values[key] = value
+            if len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+
 class MetadataStore:
     """Read-only queries over one generation's metadata.sqlite, safe to share between threads."""
 
@@ -91,8 +114,8 @@ class MetadataStore:
         uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
         self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
-        self._articles: OrderedDict[str, Article] = OrderedDict()
-        self._chunks: OrderedDict[int, Chunk] = OrderedDict()
+        self._articles = RecentCache(ARTICLE_CACHE, self._read_article)
+        self._chunks = RecentCache(CHUNK_CACHE, self._read_chunk)
         self.chunk_count = int(self._one("SELECT COALESCE(MAX(row) + 1, 0) FROM chunks")[0])
         self.article_count = int(self._one("SELECT COUNT(*) FROM articles")[0])
 
@@ -108,26 +131,13 @@ class MetadataStore:
         with self._lock:
             return self._connection.execute(sql, parameters).fetchone()
 
-    def _cached(self, cache: OrderedDict, key: object, size: int, read: Callable[[object], object]):
-        """Return cache[key], reading and keeping it (the `size` most recent) when absent."""
-        with self._lock:
-            if key in cache:
-                cache.move_to_end(key)
-                return cache[key]
-        value = read(key)
-        with self._lock:
-            cache[key] = value
-            if len(cache) > size:
-                cache.popitem(last=False)
-        return value
-
     def article(self, source_id: str) -> Article:
         """Return one article (KeyError when absent); recent ones are kept in memory."""
-        return self._cached(self._articles, source_id, ARTICLE_CACHE, self._read_article)
+        return self._articles(source_id)
 
     def chunk(self, row: int) -> Chunk:
         """Return the chunk at a FAISS row (IndexError when absent); recent ones are kept in memory."""
-        return self._cached(self._chunks, row, CHUNK_CACHE, self._read_chunk)
+        return self._chunks(row)
 
     def _read_article(self, source_id: str) -> Article:
         row = self._one(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE source_id = ?", (source_id,))

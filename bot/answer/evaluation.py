@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
 
 from bot.answer.conversation import Conversation, Reply
-from bot.answer.inputs import MAX_LINE_CHARS, QuestionLine, open_question_file, read_question_lines
+from bot.answer.inputs import QuestionLine, bounded_lines, open_question_file, read_question_lines
 from bot.answer.types import Answer
 from embeddings.errors import NewsbotError
 from embeddings.lexical import normalize
@@ -219,7 +218,7 @@ def read_conversations(path: Path) -> list[tuple[str, list[ConversationTurn]]]:
         raise NewsbotError(f"no conversations file at {path}")
     conversations = []
     with open_question_file(path, sys.stdin) as handle:
-        for number, raw in enumerate(_bounded_lines(handle, str(path)), start=1):
+        for number, raw in bounded_lines(handle, str(path), "a conversation"):
             if not raw.strip():
                 continue
             where = f"{path}:{number}"
@@ -240,22 +239,6 @@ def read_conversations(path: Path) -> list[tuple[str, list[ConversationTurn]]]:
                                              turn["standalone"], turn.get("evidence_in") == "metadata"))
             conversations.append((str(row.get("id", number)), read))
     return conversations
-
-
-def _bounded_lines(handle: TextIO, name: str) -> Iterator[str]:
-    """Yield a file's lines, each read with a bound (a file without newlines cannot fill the memory)."""
-    number = 0
-    while True:
-        number += 1
-        try:
-            line = handle.readline(MAX_LINE_CHARS + 1)
-        except UnicodeDecodeError as exc:
-            raise NewsbotError(f"{name}:{number}: not UTF-8 text (byte {exc.start})") from None
-        if not line:
-            return
-        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
-            raise NewsbotError(f"{name}:{number}: a line over {MAX_LINE_CHARS:,} characters is not a conversation")
-        yield line
 
 
 def turn_correct(turn: ConversationTurn, answer: Answer) -> bool:

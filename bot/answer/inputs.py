@@ -101,12 +101,8 @@ class QuestionLine:
     fields: dict[str, object]
 
 
-def read_question_lines(handle: TextIO, name: str) -> Iterator[QuestionLine]:
-    """Yield the questions of JSON Lines (objects with a `question` string) or plain text (one a line).
-
-    The one reader of question files (`ask --from-file`, `search --from-file`, `eval`, the benchmarks): lines are
-    read with a bound, so a file without newlines cannot fill the memory, and a bad line is an error naming it.
-    """
+def bounded_lines(handle: TextIO, name: str, unit: str) -> Iterator[tuple[int, str]]:
+    """Yield a file's numbered lines, each read with a bound (a file without newlines cannot fill the memory)."""
     number = 0
     while True:
         number += 1
@@ -117,7 +113,17 @@ def read_question_lines(handle: TextIO, name: str) -> Iterator[QuestionLine]:
         if not line:
             return
         if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
-            raise NewsbotError(f"{name}:{number}: a line over {MAX_LINE_CHARS:,} characters is not a question")
+            raise NewsbotError(f"{name}:{number}: a line over {MAX_LINE_CHARS:,} characters is not {unit}")
+        yield number, line
+
+
+def read_question_lines(handle: TextIO, name: str) -> Iterator[QuestionLine]:
+    """Yield the questions of JSON Lines (objects with a `question` string) or plain text (one a line).
+
+    The one reader of question files (`ask --from-file`, `search --from-file`, `eval`, the benchmarks): lines are
+    read with a bound, so a file without newlines cannot fill the memory, and a bad line is an error naming it.
+    """
+    for number, line in bounded_lines(handle, name, "a question"):
         text = line.strip()
         if not text:
             continue

@@ -16,7 +16,7 @@ from embeddings.chunking import chunk_articles
 from embeddings.encoders import Embedder
 from embeddings.errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from embeddings.index import BuildReport
-from embeddings.manifest import expected_manifest_fields
+from embeddings.manifest import article_changes, expected_manifest_fields
 from embeddings.postgres.connection import Database
 from embeddings.postgres.schema import (
     BUILD_LOCK,
@@ -147,10 +147,7 @@ class PostgresBackend:
             manifest = self._current(connection)
             indexed = (manifest or {}).get("articles", {})
             current = {a.source_id: a.content_hash for a in articles}
-            added = tuple(sorted(current.keys() - indexed.keys()))
-            removed = tuple(sorted(indexed.keys() - current.keys()))
-            changed = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] != indexed[k]))
-            unchanged = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] == indexed[k]))
+            added, removed, changed, unchanged = article_changes(indexed, current)
             compatible = manifest is not None and manifest.get("store_version") == STORE_VERSION and all(
                 manifest.get(k) == v for k, v in expected_manifest_fields(model, chunker).items())
             if compatible and not rebuild and not (added or removed or changed):

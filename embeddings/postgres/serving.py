@@ -4,9 +4,7 @@ rankings run in the database (HNSW k-NN over passages and sentences, BM25 over t
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 from psycopg import sql
@@ -22,6 +20,7 @@ from embeddings.store import (
     PAGE,
     LazyArticles,
     LazyChunks,
+    RecentCache,
     _article_from_row,
     _spans,
 )
@@ -56,31 +55,18 @@ class PostgresMetadata:
         self.schema = schema
         self.chunk_count = chunk_count
         self.article_count = article_count
-        self._lock = threading.Lock()
-        self._articles: OrderedDict = OrderedDict()
-        self._chunks: OrderedDict = OrderedDict()
-        self._sentence_rows: OrderedDict = OrderedDict()
+        self._articles = RecentCache(ARTICLE_CACHE, self._read_article)
+        self._chunks = RecentCache(CHUNK_CACHE, self._read_chunk)
+        self._sentence_rows = RecentCache(CHUNK_CACHE, self._read_sentence_rows)
 
     def all(self, statement: str, params: object = (), doing: str = "reading the index") -> list[tuple]:
         """Run one statement of this generation and return its rows."""
         with self.db.session(doing) as connection:
             return connection.cursor(binary=True).execute(_q(statement, self.schema), params).fetchall()
 
-    def _cached(self, cache: OrderedDict, key: object, size: int, read: Callable[[object], object]):
-        with self._lock:
-            if key in cache:
-                cache.move_to_end(key)
-                return cache[key]
-        value = read(key)
-        with self._lock:
-            cache[key] = value
-            if len(cache) > size:
-                cache.popitem(last=False)
-        return value
-
     def article(self, source_id: str):
         """Return one article (KeyError when absent)."""
-        return self._cached(self._articles, source_id, ARTICLE_CACHE, self._read_article)
+        return self._articles(source_id)
 
     def _read_article(self, source_id: str):
         rows = self.all("SELECT {articles} FROM {g}.articles WHERE source_id = %s", (source_id,))
@@ -90,7 +76,7 @@ class PostgresMetadata:
 
     def chunk(self, row: int) -> Chunk:
         """Return the chunk at a row (IndexError when absent)."""
-        return self._cached(self._chunks, row, CHUNK_CACHE, self._read_chunk)
+        return self._chunks(row)
 
     def _read_chunk(self, row: int) -> Chunk:
         rows = self.all(f"SELECT {CHUNK_COLUMNS} FROM {{g}}.chunks WHERE row = %s", (int(row),))
@@ -100,7 +86,7 @@ class PostgresMetadata:
 
     def sentence_rows(self, row: int) -> tuple[int, ...]:
         """Return a chunk's rows among the sentence vectors (IndexError when absent)."""
-        return self._cached(self._sentence_rows, int(row), CHUNK_CACHE, self._read_sentence_rows)
+        return self._sentence_rows(int(row))
 
     def _read_sentence_rows(self, row: int) -> tuple[int, ...]:
         rows = self.all("SELECT sentence_rows FROM {g}.chunks WHERE row = %s", (row,))
