@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,14 @@ def _dimension_of(reuse: Reusable | None) -> int:
     return int(reuse.sentence_vectors.shape[1]) if reuse is not None and reuse.sentence_vectors.ndim == 2 else 0
 
 
+def _takes_progress(embedder: Embedder) -> bool:
+    """True when the embedder's embed accepts progress= (the one-method interface does not require it)."""
+    try:
+        return "progress" in inspect.signature(embedder.embed).parameters
+    except (TypeError, ValueError):  # a callable without a readable signature
+        return False
+
+
 def embed_texts(embedder: Embedder, texts: Sequence[str], progress: Progress = silent) -> tuple[np.ndarray, int]:
     """Embed each distinct text once (boilerplate and syndicated sentences repeat); return a row per text and how
     many distinct texts were embedded."""
@@ -93,10 +102,8 @@ def embed_texts(embedder: Embedder, texts: Sequence[str], progress: Progress = s
     def report(done: int, total: int) -> None:
         progress("embed", done, total, unit)
 
-    try:
-        vectors = embedder.embed(distinct, progress=report)  # type: ignore[call-arg]
-    except TypeError:
-        vectors = embedder.embed(distinct)
+    with_progress = {"progress": report} if _takes_progress(embedder) else {}
+    vectors = embedder.embed(distinct, **with_progress)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     return (vectors if len(distinct) == len(texts) else vectors[which]), len(distinct)
 
