@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import load_average, say, summarize
-from bot.answer.conversation import FIRST, Conversation, Reply, Turn, TurnReading, add_turn
+from bot.answer.conversation.state import FIRST, Conversation, Reply, Turn, TurnReading, add_turn
 from bot.answer.evaluation import evaluate_conversations, read_conversations, render_conversation_evaluation
 from bot.answer.service import NewsService
 from bot.settings import Settings

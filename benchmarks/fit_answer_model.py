@@ -1,13 +1,13 @@
 """Fit the answer model on the training questions: `python -m benchmarks.fit_answer_model` (docs/answer_model.md).
 
-For every training question, newsbot retrieves and scores its candidate sentences exactly as when answering (with the
-hand-set weights, so the fit never sees its own output); a sentence is a positive when it comes from a gold source
-and holds a gold evidence phrase. A logistic regression over bot/answer/features.py's features then gives each
-sentence the probability that it answers; a second one, over what a question's best candidates look like, the
-probability that the articles answer it at all. Which points to show is chosen on the training questions; when to
-decline, by k-fold cross-validation over them: the threshold with the best accuracy whose false declines, on
-questions each fit did not see, stay within --max-false-declines. Held-out questions are never read here:
-`newsbot eval` measures them with the model this writes.
+For every training question, newsbot reads, retrieves and gathers its candidate sentences exactly as when answering
+(bot/answer/pipeline.py `prepare`; duplicates across passages are resolved by fixed weights, so the fit never sees
+its own output); a sentence is a positive when it comes from a gold source and holds a gold evidence phrase. A
+logistic regression over bot/answer/features.py's features then gives each sentence the probability that it answers;
+a second one, over what a question's best candidates look like, the probability that the articles answer it at all.
+Which points to show is chosen on the training questions; when to decline, by k-fold cross-validation over them: the
+threshold with the best accuracy whose false declines, on questions each fit did not see, stay within --max-false-
+declines. Held-out questions are never read here: `newsbot eval` measures them with the model this writes.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import click
 import numpy as np
 
 from bot.answer.abstain import decide
-from bot.answer.compose import compose_answer
 from bot.answer.evaluation import Question, answer_correct, read_conversations, read_questions
 from bot.answer.features import FEATURES, QUESTION_FEATURES, question_features
 from bot.answer.model import MODEL_FILE, AnswerModel, Logistic, logistic_as_dict
-from bot.answer.service import NewsService, Prepared
-from bot.answer.types import AnswerConfig
+from bot.answer.pipeline import Prepared, conclude, prepare
+from bot.answer.rank import rank
+from bot.answer.service import NewsService
 from embeddings.lexical import normalize
 
 SEEDS = ("seeds", ".newsbot/index")
@@ -49,6 +49,22 @@ TRAINING = (
     (*SEEDS, OFF_TOPIC, False),
     (*NEWSROOM, OFF_TOPIC, False),
 )
+
+
+def _fixed(weights: dict[str, float]) -> Logistic:
+    """A logistic over unstandardized features with fixed weights (zero for the rest)."""
+    return Logistic(tuple(weights.get(name, 0.0) for name in FEATURES), 0.0, (0.0,) * len(FEATURES),
+                    (1.0,) * len(FEATURES))
+
+
+def _always(names) -> Logistic:
+    return Logistic((0.0,) * len(names), 40.0, (0.0,) * len(names), (1.0,) * len(names))
+
+
+# Resolves duplicate candidates before any model is fit (single sentences first: pairs are for the model to weigh),
+# and stands in for the model while the questions are prepared (preparing reads no model).
+FIXED = AnswerModel(_fixed({"similarity": 0.5, "passage": 0.25, "coverage": 0.6, "pair": -1.0}),
+                    _always(QUESTION_FEATURES), 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -88,16 +104,18 @@ def examples(seeds: Path, index: Path, files: tuple[str, ...], elsewhere: bool =
     """Prepare every question of some files against one corpus (as unanswerable, when they are another's)."""
     from bot.settings import Settings
 
-    service = NewsService(Settings.from_env().with_overrides(seeds_dir=seeds, index_dir=index), fitted=False)
+    service = NewsService(Settings.from_env().with_overrides(seeds_dir=seeds, index_dir=index), model=FIXED)
     found = []
     for name in files:
         for question in training_questions(Path(name)):
             if elsewhere:
                 question = replace(question, qid=f"{question.qid}@other", answerable=False, sources=(), evidence=())
-            prepared = service.prepare(service.clean(question.question).text)
-            features = np.asarray([c.features for c in prepared.candidates], dtype=np.float64).reshape(
+            answering = service.answering()
+            prepared = prepare(answering.library, answering.clean(question.question).text)
+            candidates = rank(prepared.quotes, FIXED.score)
+            features = np.asarray([c.features.vector() for c in candidates], dtype=np.float64).reshape(
                 -1, len(FEATURES))
-            labels = np.asarray([positive(question, c.source.source_id, c.text) for c in prepared.candidates],
+            labels = np.asarray([positive(question, c.source.source_id, c.text) for c in candidates],
                                 dtype=np.float64)
             found.append(Example(question, prepared, features, labels))
     return found
@@ -117,21 +135,11 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 300
     return w, b
 
 
-def rescored(model: AnswerModel, prepared: Prepared) -> tuple:
-    """A question's candidates scored by the model's ranker, best first."""
-    return tuple(sorted((replace(c, relevance=model.probability(c.features)) for c in prepared.candidates),
-                        key=lambda c: -c.relevance))
-
-
 def figures(model: AnswerModel, data: list[Example]) -> dict[str, float]:
     """Answer accuracy, first point answers and false declines of a model over prepared questions."""
-    config = replace(AnswerConfig(), model=model)
     correct = lead = answerable = declined_answerable = 0
     for example in data:
-        prepared = example.prepared
-        decision = decide(prepared.reading, rescored(model, prepared), prepared.unknown, prepared.similarity, config,
-                          prepared.asked)
-        answer = compose_answer(prepared.reading, decision, prepared.hits, config)
+        answer = conclude(example.prepared, model)
         correct += answer_correct(example.question, answer)
         if example.question.answerable:
             answerable += 1
@@ -150,24 +158,21 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float) -> Logistic:
                     tuple(float(v) for v in scales))
 
 
-def question_rows(rank: Logistic, data: list[Example]) -> tuple[np.ndarray, np.ndarray]:
+def question_rows(ranker: Logistic, data: list[Example]) -> tuple[np.ndarray, np.ndarray]:
     """Each question the hard rules leave to the decline model: its question features and whether it is
     answerable."""
-    always = Logistic((0.0,) * len(QUESTION_FEATURES), 40.0, (0.0,) * len(QUESTION_FEATURES),
-                      (1.0,) * len(QUESTION_FEATURES))
-    model = AnswerModel(rank, always, 0.5, 0.0)
-    config = replace(AnswerConfig(), model=model)
+    model = AnswerModel(ranker, _always(QUESTION_FEATURES), 0.5, 0.0)
     rows, labels = [], []
     for example in data:
         prepared = example.prepared
-        decision = decide(prepared.reading, rescored(model, prepared), prepared.unknown, prepared.similarity, config,
-                          prepared.asked)
+        ranked = rank(prepared.quotes, model.score, prepared.prefer)
+        decision = decide(prepared.reading, ranked, prepared.absent, model, prepared.asked)
         if decision.answer:
-            rows.append(question_features([(c.relevance, c.features) for c in decision.candidates]))
+            rows.append(question_features([(c.relevance, c.features) for c in decision.candidates]).vector())
             labels.append(float(example.question.answerable))
-        elif not example.question.answerable and prepared.candidates:
+        elif not example.question.answerable and ranked:
             # Declined by a rule: still an example of what an unanswerable question's best candidates look like.
-            rows.append(question_features([(c.relevance, c.features) for c in rescored(model, prepared)]))
+            rows.append(question_features([(c.relevance, c.features) for c in ranked]).vector())
             labels.append(0.0)
     return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.float64)
 
@@ -176,24 +181,20 @@ def fit_models(data: list[Example], l2: float) -> tuple[Logistic, Logistic]:
     """The sentence ranker and the decline model, fit on some prepared questions."""
     x = np.vstack([e.features for e in data if len(e.features)])
     y = np.concatenate([e.labels for e in data if len(e.labels)])
-    rank = fit(x, y, l2)
-    qx, qy = question_rows(rank, data)
-    return rank, fit(qx, qy, l2)
+    ranker = fit(x, y, l2)
+    qx, qy = question_rows(ranker, data)
+    return ranker, fit(qx, qy, l2)
 
 
 def outcomes(model: AnswerModel, data: list[Example]) -> list[tuple[bool, bool, bool, float]]:
     """Per question, with the decline model's threshold left open: (answerable, declined by a rule, right when
     answered, the decline model's probability that it is answerable)."""
     open_model = replace(model, decline_below=0.0)
-    config = replace(AnswerConfig(), model=open_model)
     found = []
     for example in data:
-        prepared = example.prepared
-        decision = decide(prepared.reading, rescored(model, prepared), prepared.unknown, prepared.similarity, config,
-                          prepared.asked)
-        answer = compose_answer(prepared.reading, decision, prepared.hits, config)
-        p = decision.confidence if decision.answer else 0.0
-        found.append((example.question.answerable, not decision.answer, answer_correct(example.question, answer), p))
+        answer = conclude(example.prepared, open_model)
+        p = answer.confidence if answer.answered else 0.0
+        found.append((example.question.answerable, not answer.answered, answer_correct(example.question, answer), p))
     return found
 
 

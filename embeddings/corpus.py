@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from embeddings.calendar import MONTH_NAMES, MONTH_NUMBER
 from embeddings.chrome import classify, reads_as_prose
 from embeddings.errors import CorpusError
 from embeddings.files import Skipped, read_source_file
@@ -29,10 +30,8 @@ READERS = {**dict.fromkeys(PAGE_SUFFIXES, read_html), **dict.fromkeys(FEED_SUFFI
            **dict.fromkeys(EXPORT_SUFFIXES, read_export)}
 SUFFIXES = (".txt", *READERS)
 
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
-_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(_MONTHS.split("|"))}
+_MONTHS = MONTH_NAMES.lower()
+_MONTH_NUMBER = MONTH_NUMBER
 _META_PREFIX = re.compile(
     r"\s*(?:date|published|posted|updated)\s*[:=]?\s*(\d{4}-\d{2}-\d{2})(?:[T ][\d:]+Z?)?\s+", re.I
 )

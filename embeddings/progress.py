@@ -11,3 +11,7 @@ PHASES = ("read", "clean", "split", "embed", "write")
 
 def silent(phase: str, done: int, total: int, unit: str) -> None:
     """Report nothing."""
+
+
+# One line for the operator (a warning or a step done), where the caller shows it.
+Report = Callable[[str], None]

@@ -1,7 +1,8 @@
-"""The one place that decides to decline, and says why: a name, topic or event the articles never mention, an
-answer of the wrong kind, a speaker they never quote on it, or nothing relevant enough.
+"""The one place that decides to decline, names the rule that fired and says why: a name, topic or event the
+articles never mention, no passage, an answer of the wrong kind, a speaker they never quote on it, or the decline
+model's judgement that the best candidates do not answer.
 
-Pure functions: the service measures word similarity with the model and passes the figures in.
+Pure functions: the pipeline measures word similarity with the encoder and passes the figures in.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.answer.attribution import same_person, speaker_bonus
+from bot.answer.attribution import same_person
 from bot.answer.features import question_features
+from bot.answer.model import AnswerModel
 from bot.answer.questions import Reading, has_expected_shape
-from bot.answer.types import AnswerConfig, Candidate
+from bot.answer.types import AnswerConfig, Candidate, Decline
 from embeddings.lexical import STOPWORDS, normalize, tokenize
 from embeddings.records import Hit
 
@@ -62,16 +64,45 @@ def corpus_words(vocabulary: Iterable[str]) -> CorpusWords:
     return CorpusWords(frozenset(ordered), ordered)
 
 
+# Every rule that declines, and when it fires: a declined answer names one (`--json` "declined", `newsbot eval`).
+NO_WORDS_RULE = "no_words"            # the question has no words to look for
+NEVER_MENTIONED = "never_mentioned"   # the person, explicit topic or event asked about is in no article in any form
+NO_PASSAGES = "no_passages"           # retrieval found no passage with a quotable sentence
+WRONG_KIND = "wrong_kind"             # no candidate has the kind of answer asked for (a date, a number, an age)
+NOT_QUOTED = "not_quoted"             # the articles attribute nothing relevant to the person asked about
+NOT_ANSWERED = "not_answered"         # the decline model finds the question unanswered by the best candidates
+NOT_IN_CITATIONS = "not_in_citations"  # a question about the last answer that its cited articles do not settle
+RULES = (NO_WORDS_RULE, NEVER_MENTIONED, NO_PASSAGES, WRONG_KIND, NOT_QUOTED, NOT_ANSWERED, NOT_IN_CITATIONS)
+
+
 @dataclass(frozen=True)
 class Decision:
-    """Whether to answer and, if not, why; when answering, the sentences that may carry the answer, best first."""
+    """Whether to answer and, if not, the rule that declined and why; when answering, the sentences that may carry
+    the answer, best first."""
 
     answer: bool
-    reason: str = ""
+    decline: Decline | None = None
     candidates: tuple[Candidate, ...] = ()
     confidence: float = 0.0
     # The full names of the people the question asks about, when it asks what someone said.
     asked: tuple[str, ...] = ()
+
+
+def declining(rule: str, reason: str, confidence: float = 0.0) -> Decision:
+    """A decision to decline by a rule, with its reason (never empty)."""
+    assert rule in RULES and reason, (rule, reason)
+    return Decision(False, Decline(rule, reason), confidence=confidence)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """The question's words that no article has and no word of the closest passages says in other words: those
+    that decide (the asked person, the explicit topic, the event), and those that only weigh (other names, other
+    words of what it asks)."""
+
+    deciding: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
 
 
 def _known(word: str, words: CorpusWords) -> bool:
@@ -117,11 +148,8 @@ def synonym_checks(unknown: Unknown, hits: Sequence[Hit]) -> dict[str, tuple[str
     return {word: candidates for word, candidates in checks.items() if candidates}
 
 
-def missing(unknown: Unknown, similarity: Mapping[str, float],
-            config: AnswerConfig) -> tuple[list[str], list[str], list[str]]:
-    """The missing words that no word of the closest passages says in other words: those that decide (the asked
-    person, the explicit topic, the event), and those that only weigh: other names, and the other words of what
-    the question asks."""
+def missing(unknown: Unknown, similarity: Mapping[str, float], config: AnswerConfig) -> Missing:
+    """The missing words that no word of the closest passages says in other words."""
     def unmatched(words: Sequence[str]) -> list[str]:
         return [w for w in words if similarity.get(w, 0.0) < config.synonym_similarity]
 
@@ -129,26 +157,25 @@ def missing(unknown: Unknown, similarity: Mapping[str, float],
     # One event verb told in other words is enough.
     if len(event) < len(unknown.event):
         event = []
-    return [*unknown.speaker, *unmatched(unknown.topic), *event], unmatched(unknown.names), unmatched(
-        unknown.predicate)
+    return Missing((*unknown.speaker, *unmatched(unknown.topic), *event), tuple(unmatched(unknown.names)),
+                   tuple(unmatched(unknown.predicate)))
 
 
-def decide(reading: Reading, candidates: Sequence[Candidate], unknown: Unknown, similarity: Mapping[str, float],
-           config: AnswerConfig, asked: Sequence[str] = ()) -> Decision:
-    """Decide whether the verified candidate sentences answer the question; say why not when they don't.
+def decide(reading: Reading, candidates: Sequence[Candidate], absent: Missing, model: AnswerModel,
+           asked: Sequence[str] = ()) -> Decision:
+    """Decide whether the ranked, verified candidate sentences answer the question; name the rule when they don't.
 
     `asked` holds the people the articles name that the question's speaker means, found across every article
     that names them; the candidates then include every sentence the articles attribute to them.
     """
-    deciding, names, words = missing(unknown, similarity, config)
-    if deciding:
-        return Decision(False, _never_mention(deciding))
+    if absent.deciding:
+        return declining(NEVER_MENTIONED, _never_mention(absent.deciding))
     if not candidates:
-        return Decision(False)
+        return declining(NO_PASSAGES, "No passage of the articles comes close to the question.")
     if reading.expects is not None:
         candidates = [c for c in candidates if has_expected_shape(reading.expects, c.text)]
         if not candidates:
-            return Decision(False, "No passage gives what the question asks for.")
+            return declining(WRONG_KIND, "No passage gives what the question asks for.")
     asked = tuple(asked)
     if asked:
         # Their words, or what the text says they did as its subject ("X had already called for talks", "X
@@ -160,22 +187,20 @@ def decide(reading: Reading, candidates: Sequence[Candidate], unknown: Unknown, 
             spoken = [c for c in candidates if any(re.search(rf"\b{re.escape(s)}\b", c.text) for s in surnames)]
         if not spoken:
             names = " or ".join(asked[:3])
-            return Decision(False, f"They quote nobody as {names} on this.", confidence=candidates[0].relevance)
-        if config.model is None:
-            candidates = sorted(spoken, key=lambda c: -(c.relevance + speaker_bonus(c.speaker, c.text, asked,
-                                                                                       config)))
-        else:
-            candidates = sorted(spoken, key=lambda c: -c.relevance)
-    if config.model is not None:
-        confidence = config.model.answerable(question_features([(c.relevance, c.features) for c in candidates]))
-        floor = config.model.decline_below
-    else:
-        confidence, floor = candidates[0].relevance, config.min_relevance
-    if confidence < floor:
+            return declining(NOT_QUOTED, f"They quote nobody as {names} on this.", candidates[0].relevance)
+        candidates = spoken
+    confidence = model.answerable(question_features([(c.relevance, c.features) for c in candidates]))
+    if confidence < model.decline_below:
         # Said only when true: names and words of the question that no article has in any form.
-        absent = [*names, *words]
-        return Decision(False, _never_mention(absent) if absent else "", confidence=confidence)
+        words = [*absent.names, *absent.words]
+        reason = _never_mention(words) if words else "The closest passages do not answer it."
+        return declining(NOT_ANSWERED, reason, confidence)
     return Decision(True, candidates=tuple(candidates), confidence=confidence, asked=asked)
+
+
+def no_words(reason: str) -> Decision:
+    """Turn away a question with no words to look for."""
+    return declining(NO_WORDS_RULE, reason)
 
 
 def _never_mention(words: Sequence[str]) -> str:
@@ -194,4 +219,4 @@ def decide_from_sources(found: bool, what: str) -> Decision:
     """Decline a question about the last answer when its cited articles do not tell (its date, outlet, speaker...)."""
     if found:
         return Decision(True, confidence=1.0)
-    return Decision(False, f"The cited articles do not say {_ABOUT_ANSWER.get(what, what)}.")
+    return declining(NOT_IN_CITATIONS, f"The cited articles do not say {_ABOUT_ANSWER.get(what, what)}.")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.answer.conversation import Reply
+from bot.answer.abstain import RULES
+from bot.answer.conversation.state import Reply
 from bot.answer.types import Answer, Citation, SourceView
 from embeddings.records import BuildReport, Hit, SourceInfo
 from embeddings.seeds import Added
@@ -40,6 +41,7 @@ def answer_json(answer: Answer) -> dict[str, object]:
         "notices": list(answer.notices),
         "confidence": round(answer.confidence, 4),
         "leads": [lead_json(h) for h in answer.leads],
+        "declined": {"rule": answer.decline.rule, "reason": answer.decline.reason} if answer.decline else None,
     }
 
 
@@ -143,6 +145,8 @@ ANSWER_SCHEMA = _object({
     "question": _TEXT, "answered": {"type": "boolean"}, "answer": _TEXT,
     "citations": {"type": "array", "items": CITATION_SCHEMA}, "as_of": _MAYBE_TEXT, "notes": _TEXTS,
     "notices": _TEXTS, "confidence": _NUMBER, "leads": {"type": "array", "items": LEAD_SCHEMA},
+    "declined": {"oneOf": [{"type": "null"}, _object({"rule": {"enum": list(RULES)}, "reason": {
+        "type": "string", "minLength": 1}})]},
 })
 TURN_SCHEMA = {
     **ANSWER_SCHEMA,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.answer.conversation import Conversation, Reply
+from bot.answer.conversation.state import Conversation, Reply
 from bot.answer.inputs import QuestionLine, bounded_lines, open_question_file, read_question_lines
 from bot.answer.types import Answer
 from embeddings.errors import NewsbotError
@@ -134,6 +135,7 @@ def evaluate(
             "evidence_all": [found, required],
             "quotes": len(answer.citations), "quotes_verbatim": quotes_ok,
             "cited": sorted({c.source_id for c in answer.citations}), "confidence": round(answer.confidence, 4),
+            "rule": answer.decline.rule if answer.decline else None,
         })
     summary = _summarize(rows)
     kinds = sorted({row["type"] for row in rows})
@@ -168,6 +170,11 @@ def _summarize(rows: list[dict]) -> dict[str, object]:
         "abstained_answerable": sum(1 for r in answerable if not r["answered"]),
         "false_decline_rate": share([not r["answered"] for r in answerable]),
         "quotes_verbatim": round(sum(r["quotes_verbatim"] for r in rows) / quotes, 4) if quotes else None,
+        # Which rule declined, for the answerable questions declined and the unanswerable ones.
+        "declines_by_rule": {
+            "answerable": dict(sorted(Counter(r["rule"] for r in answerable if r["rule"]).items())),
+            "unanswerable": dict(sorted(Counter(r["rule"] for r in unanswerable if r["rule"]).items())),
+        },
     }
 
 
@@ -189,12 +196,19 @@ def render_evaluation(result: Mapping[str, object]) -> str:
     lines.append(line("all", result))
     for kind, figures in dict(result.get("by_type", {})).items():
         lines.append(line(f"  {kind}", figures))
+    rules = dict(result.get("declines_by_rule", {}))
+    for side in ("answerable", "unanswerable"):
+        counted = rules.get(side) or {}
+        if counted:
+            lines.append(f"Declines of {side} questions by rule: "
+                         + ", ".join(f"{rule} {count}" for rule, count in counted.items()))
     misses = [r for r in result.get("per_question", []) if not r["correct"] or (r["answerable"] and not r["rank"])]
     if misses:
         lines.append("")
         lines.append("Misses:")
         for row in misses:
-            lines.append(f"  {row['id']} [{row['type']}] rank={row['rank']} answered={row['answered']} "
+            rule = f" rule={row['rule']}" if row.get("rule") else ""
+            lines.append(f"  {row['id']} [{row['type']}] rank={row['rank']} answered={row['answered']}{rule} "
                          f"conf={row['confidence']} cited={','.join(row['cited'])}: {row['question']}")
     return "\n".join(lines)
 

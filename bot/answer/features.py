@@ -1,49 +1,87 @@
-"""What the answer model reads about a candidate sentence: how close it is to the question, what of the question it
-holds, whether it has the kind of answer asked for, and who speaks in it. Pure functions over plain values."""
+"""What the answer model reads about a candidate quote (Features) and about a question's best candidates
+(QuestionFeatures): named records, built by pure functions over plain values."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import astuple, dataclass, field, fields
 
-from bot.answer.questions import Reading, has_expected_shape
+from bot.answer.questions import MONTH_NAMES, Reading, has_expected_shape
 from embeddings.lexical import tokenize
+from embeddings.records import Hit
 
-# The order of the values in a feature vector, and of the weights in bot/answer/answer_model.json.
-FEATURES = (
-    "similarity",      # cosine of the sentence to the question
-    "passage",         # cosine of its passage to the question
-    "coverage",        # share of the question's terms it holds, by IDF
-    "rare_coverage",   # share of the question's two rarest terms it holds
-    "lexical",         # its passage's BM25 score, relative to the best
-    "retrieved",       # 1 / rank of its passage among the retrieved, 0 for a passage found by its speaker
-    "shape",           # +1 has the kind of answer asked for (a date, a number...), -1 lacks it, 0 none asked
-    "speaker",         # +1 spoken (or done) by the person asked about, -1 by someone else, 0 neither
-    "quoted",          # holds a quotation
-    "opening",         # in the first passage of its article
-    "length",          # log of its length in characters
-    "expects",         # the question asks for a date, a number, a duration or an age
-    "asks_speaker",    # the question asks what someone the articles name said
-    "novelty",         # share of its terms that the question does not have: an answer tells something new
-    "who_person",      # a "who" question and a name the question does not have
-    "when_date",       # a "when" question and an exact date or time (a day, a month and day, a clock time)
-    "why_cause",       # a "why" question and a word of cause (because, due to, after, led to...)
-    "number_new",      # a "how many/much" question and a number the question does not have
-    "unknown_names",   # names of the question that no article has in any form (0, 1, 2 or more)
-    "pair",            # two consecutive sentences quoted together
-    "bigrams",         # share of the question's consecutive terms found consecutive in it
-    "known_share",     # share of the question's terms, by IDF, that the articles have at all
-    "predicate",       # share of the question's lower-case content terms (what it asks of its names) it holds
-    "predicate_soft",  # the same, counting a word the model puts close to the question's ('deaths' for 'died')
-    "absent_words",    # the question's lower-case content words no article has in any form (0 to 3)
-)
+
+@dataclass(frozen=True)
+class Features:
+    """One candidate quote as the ranker reads it; the field order is the order of the weights in
+    bot/answer/answer_model.json."""
+
+    similarity: float       # cosine of the sentence to the question
+    passage: float          # cosine of its passage to the question
+    coverage: float         # share of the question's terms it holds, by IDF
+    rare_coverage: float    # share of the question's two rarest terms it holds
+    lexical: float          # its passage's BM25 score, relative to the best
+    retrieved: float        # 1 / rank of its passage among the retrieved, 0 for a passage found by its speaker
+    shape: float            # +1 has the kind of answer asked for (a date, a number...), -1 lacks it, 0 none asked
+    speaker: float          # +1 spoken (or done) by the person asked about, -1 by someone else, 0 neither
+    quoted: float           # holds a quotation
+    opening: float          # in the first passage of its article
+    length: float           # log of its length in characters
+    expects: float          # the question asks for a date, a number, a duration or an age
+    asks_speaker: float     # the question asks what someone the articles name said
+    novelty: float          # share of its terms that the question does not have: an answer tells something new
+    who_person: float       # a "who" question and a name the question does not have
+    when_date: float        # a "when" question and an exact date or time (a day, a month and day, a clock time)
+    why_cause: float        # a "why" question and a word of cause (because, due to, after, led to...)
+    number_new: float       # a "how many/much" question and a number the question does not have
+    unknown_names: float    # names of the question that no article has in any form (0, 1, 2 or more)
+    pair: float             # two consecutive sentences quoted together
+    bigrams: float          # share of the question's consecutive terms found consecutive in it
+    known_share: float      # share of the question's terms, by IDF, that the articles have at all
+    predicate: float        # share of the question's lower-case content terms (what it asks of its names) it holds
+    predicate_soft: float   # the same, counting a word the model puts close to the question's ('deaths' for 'died')
+    absent_words: float     # the question's lower-case content words no article has in any form (0 to 3)
+
+    def vector(self) -> tuple[float, ...]:
+        """Return the values in field order, as the model's weights are."""
+        return astuple(self)
+
+
+@dataclass(frozen=True)
+class QuestionFeatures:
+    """What the decline model reads about a question: how its best candidates look, what the corpus lacks of it."""
+
+    best: float             # the ranker's probability for the best candidate
+    second: float           # and for the second best
+    best_similarity: float  # the best candidate's cosine to the question
+    best_coverage: float    # its coverage of the question's terms
+    best_predicate: float   # its share of the question's lower-case content terms, synonyms counted
+    best_shape: float       # whether it has the kind of answer asked for
+    best_speaker: float     # whether the person asked about speaks in it
+    known_share: float      # share of the question's terms the articles have at all
+    unknown_names: float    # names of the question no article has
+    absent_words: float     # lower-case content words of the question no article has
+    expects: float          # the question asks for a date or a number
+    asks_speaker: float     # the question asks what someone said
+    strong: float           # how many candidates the ranker gives at least 0.5 (log)
+
+    def vector(self) -> tuple[float, ...]:
+        """Return the values in field order, as the model's weights are."""
+        return astuple(self)
+
+
+FEATURES = tuple(f.name for f in fields(Features))
+QUESTION_FEATURES = tuple(f.name for f in fields(QuestionFeatures))
+
 _QUOTE = re.compile(r"[“”\"]")
 _NAME = re.compile(r"\b[A-Z][a-z’'-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z’'-]+)+")
 _NUMBER = re.compile(r"\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozens?)\b", re.IGNORECASE)
-_MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|December|"
-           r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec")
+_MONTHS = f"{MONTH_NAMES}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 _EXACT_DATE = re.compile(
     rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}\b|\d{{1,2}}\s+(?:{_MONTHS})\b|"
     r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|\d{1,2}[:.]\d{2}\s*(?:am|pm|a\.m\.|p\.m\.)|"
@@ -71,80 +109,129 @@ def question_kinds(question: str) -> frozenset[str]:
     return frozenset(kind for kind, pattern in _ASKS.items() if pattern.search(question))
 
 
-def sentence_features(reading: Reading, sentence: str, present: frozenset[str], *, similarity: float,
-                      passage: float, coverage: float, rare: Sequence[str], lexical: float, rank: int,
-                      chunk_number: int, speaker: str | None, subject: str | None,
-                      asked: Sequence[str], kinds: frozenset[str] = frozenset(),
-                      unknown_names: int = 0, pair: bool = False, bigrams: float = 0.0, known_share: float = 1.0,
-                      predicate: Sequence[str] = (),
-                      synonyms: Mapping[str, frozenset[str]] | None = None,
-                      absent_words: int = 0) -> tuple[float, ...]:
-    """Return one candidate sentence's feature vector, in the order of FEATURES."""
+@dataclass(frozen=True)
+class Asked:
+    """What every candidate of one question is compared with: the question as read, its terms' weights, and what
+    the corpus knows of it."""
+
+    reading: Reading
+    weights: Mapping[str, float]
+    asked: tuple[str, ...] = ()
+    unknown_names: int = 0
+    known_share: float = 1.0
+    synonyms: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    absent_words: int = 0
+
+    @functools.cached_property
+    def rare(self) -> tuple[str, ...]:
+        """The question's two rarest terms."""
+        return rare_terms(self.reading.terms, self.weights)
+
+    @functools.cached_property
+    def kinds(self) -> frozenset[str]:
+        """What the question asks for."""
+        return question_kinds(self.reading.text)
+
+    @functools.cached_property
+    def bigrams(self) -> set[tuple[str, str]]:
+        """The question's consecutive term pairs."""
+        return set(itertools.pairwise(self.reading.terms))
+
+    @functools.cached_property
+    def words(self) -> set[str]:
+        """The question's words as typed, lower-cased."""
+        return set(self.reading.text.lower().split())
+
+
+@functools.lru_cache(maxsize=4096)
+def sentence_terms(text: str) -> frozenset[str]:
+    """Return a sentence's stemmed terms; sentences recur across questions, so this is cached."""
+    return frozenset(tokenize(text))
+
+
+def coverage(terms: Sequence[str], text: str, weights: Mapping[str, float]) -> float:
+    """The share of some terms, by weight, that a text holds."""
+    if not terms:
+        return 0.0
+    present = sentence_terms(text)
+    total = sum(weights.get(t, 1.0) for t in terms)
+    return sum(weights.get(t, 1.0) for t in terms if t in present) / max(total, 1e-9)
+
+
+def _bigram_share(bigrams: set[tuple[str, str]], sentence: str) -> float:
+    """The share of the question's consecutive term pairs that the sentence has consecutively too."""
+    if not bigrams:
+        return 0.0
+    tokens = tokenize(sentence)
+    return len(bigrams & set(itertools.pairwise(tokens))) / len(bigrams)
+
+
+def _chunk_number(chunk_id: str) -> int:
+    """The position of a chunk in its article, from its id ('source#3' -> 3)."""
+    number = chunk_id.rpartition("#")[2]
+    return int(number) if number.isdigit() else 0
+
+
+def sentence_features(asked: Asked, sentence: str, similarity: float, hit: Hit, speaker: str | None,
+                      subject: str | None, pair: bool) -> Features:
+    """Return what the ranker reads about one candidate quote of a retrieved passage."""
+    reading = asked.reading
+    present = sentence_terms(sentence)
     shape = 0.0 if reading.expects is None else (1.0 if has_expected_shape(reading.expects, sentence) else -1.0)
-    if not asked:
+    if not asked.asked:
         voice = 0.0
-    elif speaker in asked or subject in asked:
+    elif speaker in asked.asked or subject in asked.asked:
         voice = 1.0
     else:
         voice = -1.0 if speaker is not None else 0.0
-    rare_share = sum(1 for t in rare if t in present) / len(rare) if rare else 0.0
-    question_words = set(reading.text.lower().split())
-    novelty = len(present - set(reading.terms)) / len(present) if present else 0.0
+    rare = asked.rare
+    kinds = asked.kinds
+    question_words = asked.words
+    predicate = reading.predicate
+    synonyms = asked.synonyms
     new_name = any(not all(w.lower() in question_words for w in m.group().split()) for m in _NAME.finditer(sentence))
     new_number = any(m.group().lower().strip(",.") not in question_words for m in _NUMBER.finditer(sentence))
-    return (
-        similarity, passage, coverage, rare_share, lexical, 1.0 / rank if rank > 0 else 0.0, shape, voice,
-        1.0 if _QUOTE.search(sentence) else 0.0, 1.0 if chunk_number == 0 else 0.0,
-        math.log(max(len(sentence), 1)) / 6.0, 0.0 if reading.expects is None else 1.0,
-        1.0 if asked else 0.0, novelty,
-        float("who" in kinds and new_name), float("when" in kinds and bool(_EXACT_DATE.search(sentence))),
-        float("why" in kinds and bool(_CAUSE.search(sentence))), float("number" in kinds and new_number),
-        float(min(unknown_names, 2)), float(pair), bigrams, known_share,
-        sum(1 for t in predicate if t in present) / len(predicate) if predicate else 1.0,
-        sum(1 for t in predicate if t in present or present & (synonyms or {}).get(t, frozenset())) / len(predicate)
-        if predicate else 1.0,
-        float(min(absent_words, 3)),
+    return Features(
+        similarity=similarity, passage=hit.dense_score, coverage=coverage(reading.terms, sentence, asked.weights),
+        rare_coverage=sum(1 for t in rare if t in present) / len(rare) if rare else 0.0,
+        lexical=hit.lexical_score, retrieved=1.0 / hit.rank if hit.rank > 0 else 0.0, shape=shape, speaker=voice,
+        quoted=1.0 if _QUOTE.search(sentence) else 0.0,
+        opening=1.0 if _chunk_number(hit.chunk.chunk_id) == 0 else 0.0,
+        length=math.log(max(len(sentence), 1)) / 6.0, expects=0.0 if reading.expects is None else 1.0,
+        asks_speaker=1.0 if asked.asked else 0.0,
+        novelty=len(present - set(reading.terms)) / len(present) if present else 0.0,
+        who_person=float("who" in kinds and new_name),
+        when_date=float("when" in kinds and bool(_EXACT_DATE.search(sentence))),
+        why_cause=float("why" in kinds and bool(_CAUSE.search(sentence))),
+        number_new=float("number" in kinds and new_number),
+        unknown_names=float(min(asked.unknown_names, 2)), pair=float(pair),
+        bigrams=_bigram_share(asked.bigrams, sentence), known_share=asked.known_share,
+        predicate=sum(1 for t in predicate if t in present) / len(predicate) if predicate else 1.0,
+        predicate_soft=sum(1 for t in predicate if t in present or present & synonyms.get(t, frozenset()))
+        / len(predicate) if predicate else 1.0,
+        absent_words=float(min(asked.absent_words, 3)),
     )
 
 
 def predicate_words(reading: Reading) -> dict[str, str]:
     """The question's lower-case content words, each with its stemmed term: what the model compares."""
     wanted = set(reading.predicate)
-    question = reading.text
     words = {}
-    for word in re.findall(r"\b[a-z][a-z-]{2,}", question):
+    for word in re.findall(r"\b[a-z][a-z-]{2,}", reading.text):
         stems = tokenize(word)
         if stems and stems[0] in wanted:
             words[word] = stems[0]
     return words
 
 
-# What the decline model reads about a question: how its best candidates look, and what the corpus lacks of it.
-QUESTION_FEATURES = (
-    "best",            # the ranker's probability for the best candidate
-    "second",          # and for the second best
-    "best_similarity", # the best candidate's cosine to the question
-    "best_coverage",   # its coverage of the question's terms
-    "best_predicate",  # its share of the question's lower-case content terms, synonyms counted
-    "best_shape",      # whether it has the kind of answer asked for
-    "best_speaker",    # whether the person asked about speaks in it
-    "known_share",     # share of the question's terms the articles have at all
-    "unknown_names",   # names of the question no article has
-    "absent_words",    # lower-case content words of the question no article has
-    "expects",         # the question asks for a date or a number
-    "asks_speaker",    # the question asks what someone said
-    "strong",          # how many candidates the ranker gives at least 0.5 (log)
-)
-_AT = {name: i for i, name in enumerate(FEATURES)}
-
-
-def question_features(ranked: Sequence[tuple[float, Sequence[float]]]) -> tuple[float, ...]:
+def question_features(ranked: Sequence[tuple[float, Features]]) -> QuestionFeatures:
     """Return a question's features from its candidates' (probability, features), best first."""
     if not ranked:
-        return (0.0,) * len(QUESTION_FEATURES)
+        return QuestionFeatures(*(0.0,) * len(QUESTION_FEATURES))
     best, top = ranked[0]
-    second = ranked[1][0] if len(ranked) > 1 else 0.0
-    strong = sum(1 for p, _ in ranked if p >= 0.5)
-    picked = [top[_AT[name]] for name in ("similarity", "coverage", "predicate_soft", "shape", "speaker",
-                                          "known_share", "unknown_names", "absent_words", "expects", "asks_speaker")]
-    return (best, second, *picked, math.log1p(strong))
+    return QuestionFeatures(
+        best=best, second=ranked[1][0] if len(ranked) > 1 else 0.0, best_similarity=top.similarity,
+        best_coverage=top.coverage, best_predicate=top.predicate_soft, best_shape=top.shape,
+        best_speaker=top.speaker, known_share=top.known_share, unknown_names=top.unknown_names,
+        absent_words=top.absent_words, expects=top.expects, asks_speaker=top.asks_speaker,
+        strong=math.log1p(sum(1 for p, _ in ranked if p >= 0.5)))

@@ -5,6 +5,8 @@ Nothing here names a person, a place or an outlet: these lists hold for any Engl
 
 from __future__ import annotations
 
+from embeddings.calendar import MONTHS, WEEKDAYS
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -85,9 +87,9 @@ NOT_NAMES = _words(
     Against About Around Through Throughout Across Speaking Asked Told Earlier Later Now Then There Here Such
     Some Many Most More Several Both Each Every All Any No Not Neither Either One Two Three Four Five Six Seven
     Eight Nine Ten First Second Third Another Other Western Eastern Northern Southern West East North South
-    Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July August
-    September October November December Mr Mrs Ms Dr Sir La Le Les Il El Los Las Der Die Das Al Van Von De Du
-    Photo Image Video Watch Read Related Share Click Subscribe Follow Advertisement Sponsored Updated Published""")
+    Mr Mrs Ms Dr Sir La Le Les Il El Los Las Der Die Das Al Van Von De Du
+    Photo Image Video Watch Read Related Share Click Subscribe Follow Advertisement Sponsored Updated Published"""
+) | frozenset(MONTHS) | frozenset(WEEKDAYS)
 # Particles inside a full name ("Charles de Gaulle", "Ludwig van Beethoven", "Osama bin Laden").
 NAME_PARTICLES = _words("de da del della di du van von der den ter bin ibn al el la le st st.")
 PRONOUNS = _words("he she")

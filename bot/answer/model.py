@@ -4,7 +4,8 @@ the articles at all, from what the best candidates look like (QUESTION_FEATURES)
 to show a point.
 
 Fit on data, never by hand: `python -m benchmarks.fit_answer_model` (docs/answer_model.md) refits both on the
-training questions and writes bot/answer/answer_model.json with its figures; the service loads that file once.
+training questions and writes bot/answer/answer_model.json with its figures; the service loads that file once, and
+refuses to answer without it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer.features import FEATURES, QUESTION_FEATURES
+from bot.answer.features import FEATURES, QUESTION_FEATURES, Features, QuestionFeatures
 from embeddings.errors import ConfigError
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
+REFIT = "python -m benchmarks.fit_answer_model"
 
 
 @dataclass(frozen=True)
@@ -47,18 +49,18 @@ class AnswerModel:
     point_below: float
     about: dict = field(default_factory=dict, compare=False)
 
-    def probability(self, features: Sequence[float]) -> float:
-        """Return the probability that a sentence with these features answers its question."""
-        return self.rank.probability(features)
+    def score(self, features: Features) -> float:
+        """Return the probability that a candidate with these features answers its question."""
+        return self.rank.probability(features.vector())
 
-    def answerable(self, features: Sequence[float]) -> float:
-        """Return the probability that a question with these question features is answered by the articles."""
-        return self.decline.probability(features)
+    def answerable(self, features: QuestionFeatures) -> float:
+        """Return the probability that a question with these features is answered by the articles."""
+        return self.decline.probability(features.vector())
 
 
 def _logistic(data: dict, names: Sequence[str]) -> Logistic:
     if list(data.get("features", [])) != list(names):
-        raise ConfigError("the answer model was fit for other features: run `python -m benchmarks.fit_answer_model`")
+        raise ConfigError(f"the answer model was fit for other features: run `{REFIT}`")
     return Logistic(tuple(float(w) for w in data["weights"]), float(data["bias"]),
                     tuple(float(m) for m in data["means"]), tuple(float(s) for s in data["scales"]))
 
@@ -75,12 +77,11 @@ def model_from_dict(data: dict) -> AnswerModel:
                        float(data["decline_below"]), float(data["point_below"]), dict(data.get("about", {})))
 
 
-def load_model(path: Path = MODEL_FILE) -> AnswerModel | None:
-    """Read the fitted model; None when there is none (the hand-set weights of AnswerConfig then rank)."""
+def load_model(path: Path = MODEL_FILE) -> AnswerModel:
+    """Read the fitted model; a missing or malformed file is refused with the command that refits it."""
     if not path.is_file():
-        return None
+        raise ConfigError(f"no answer model at {path}: run `{REFIT}`")
     try:
         return model_from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"the answer model {path} is unreadable ({exc}): run `python -m benchmarks.fit_answer_model`"
-                          ) from None
+        raise ConfigError(f"the answer model {path} is unreadable ({exc}): run `{REFIT}`") from None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bot.answer.lexicon import HONORIFICS
+from embeddings.calendar import MONTHS, WEEKDAYS
 from embeddings.lexical import STOPWORDS
 
 PERSON, PLACE, NAME, ADJECTIVE = "person", "place", "name", "adjective"
@@ -22,11 +23,10 @@ _DEMONYM = re.compile(r"(?:[A-Z][a-z]+(?:an|ian|ese|ish|ch)|(?:North|South|East|
 # Capitalized words that open clauses or name days and months: never an entity of the conversation.
 _NOT_NAMES = frozenset(
     """The A An He She It They We I You This That These Those His Her Their In On At If But And Yet When While
-    According Earlier Notably Nonetheless Last Prior Citing Today Without Mr Mrs Ms Dr Monday Tuesday Wednesday
-    Thursday Friday Saturday Sunday January February March April May June July August September October November
-    December There Here What Who Why How Where Which Read More Meanwhile However Also After Before During Since
+    According Earlier Notably Nonetheless Last Prior Citing Today Without Mr Mrs Ms Dr There Here What Who Why How
+    Where Which Read More Meanwhile However Also After Before During Since
     As For From With By Of To Or Not No So Some Many Most All Both Each Every Other Such Then Now""".split()
-)
+) | frozenset(MONTHS) | frozenset(WEEKDAYS)
 MAX_WORDS = 4
 
 

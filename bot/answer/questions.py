@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from embeddings.calendar import MONTH_NAMES, MONTHS, WEEKDAYS
 from embeddings.lexical import STOPWORDS, stem, tokenize
 
 # Words that frame a question rather than name its subject.
@@ -17,10 +18,7 @@ FRAMING_WORDS = frozenset(
     opinions way ways""".split()
 )
 # Dates are answered from article metadata, not from words in the text.
-_CALENDAR = frozenset(
-    """january february march april may june july august september october november december monday tuesday
-    wednesday thursday friday saturday sunday today yesterday tomorrow""".split()
-)
+_CALENDAR = frozenset(w.lower() for w in (*MONTHS, *WEEKDAYS, "today", "yesterday", "tomorrow"))
 NOT_NAMES = STOPWORDS | FRAMING_WORDS | _CALENDAR
 _QUESTION_WORDS = frozenset(stem(w) for w in FRAMING_WORDS)
 _NAME = re.compile(r"[A-Z][\w’'/-]*(?:\s+(?:of\s+|de\s+|la\s+)?[A-Z][\w’'/-]*)*")
@@ -74,7 +72,6 @@ _LEADING = frozenset("what which who how why when where is are was were does did
 
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
                  r"thousands?|millions?|billions?|half|quarter")
-_MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 # The kinds of answer a question may expect: what asks for it, and the shape an answer sentence must have.
 ANSWER_SHAPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "age": (re.compile(r"\bhow old\b|\bwhat age\b", re.I),
@@ -86,7 +83,7 @@ ANSWER_SHAPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                             rf"\b(?:{_NUMBER_WORDS})\b", re.I)),
     "date": (re.compile(r"^\s*(?:until |since |by |from |on |in )?(?:when|(?:what|which) (?:year|date|day|month))\b",
                         re.I),
-             re.compile(rf"\b(?:19|20)\d\d\b|\b(?:{_MONTH})\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
+             re.compile(rf"\b(?:19|20)\d\d\b|\b(?:{MONTH_NAMES})\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|"
                         r"\b(?:yesterday|today|last (?:week|month|year)|next (?:week|month|year)|earlier|end-\d{4})\b",
                         re.I)),
 }

@@ -3,40 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from bot.answer.features import Features
 from embeddings.records import Article, Chunk, Hit, SourceInfo, Span
-
-if TYPE_CHECKING:
-    from bot.answer.model import AnswerModel
 
 NOT_FOUND = "The articles don't say."
 
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    """Thresholds for choosing sentences and for abstaining."""
+    """How one kind of answer is made: how many passages feed it, how many points it shows, in what order."""
 
-    # Calibrated on the dev questions and tests/data/questions.jsonl together (README, "Quality").
+    # Passages retrieved for the candidates; the user-facing `k` only limits what is shown.
+    passages: int = 8
     max_points: int = 4
-    margin: float = 0.2
-    min_relevance: float = 0.42
-    sentence_weight: float = 0.5
-    passage_weight: float = 0.25
-    coverage_weight: float = 0.6
-    speaker_bonus: float = 0.04
-    quote_bonus: float = 0.03
     # Cosine between single words above which a word of the passage stands in for a missing topic word.
     synonym_similarity: float = 0.6
     # An answer leads with the statement that best answers; a timeline orders its statements by date.
     by_date: bool = False
-    # The fitted answer model (bot/answer/model.py): when present, its probability is a sentence's relevance and
-    # its thresholds decide; the weights above rank only without it.
-    model: AnswerModel | None = None
+    # A timeline's words are all its topic: each must be in the articles.
+    whole_topic: bool = False
 
 
+ANSWER_CONFIG = AnswerConfig()
 # A timeline keeps every distinct statement near the topic, not just the best few, oldest first.
-TIMELINE_CONFIG = AnswerConfig(max_points=10, margin=0.3, by_date=True)
+TIMELINE_CONFIG = AnswerConfig(passages=16, max_points=10, by_date=True, whole_topic=True)
+
+
+@dataclass(frozen=True)
+class Decline:
+    """Why an answer declined: the rule that fired (abstain.py RULES) and what the user reads."""
+
+    rule: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,8 @@ class Answer:
     confidence: float = 0.0
     # About how the question was read (cut to the length limit, not in English), not about the sources.
     notices: tuple[str, ...] = ()
+    # Set when the articles do not answer: the rule that declined and its reason.
+    decline: Decline | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,8 @@ class Candidate:
     speaker: str | None
     # The person the sentence opens with as its subject, who may act without speaking.
     subject: str | None = None
-    # What the answer model reads about the sentence (bot/answer/features.py FEATURES).
-    features: tuple[float, ...] = ()
+    # What the answer model reads about the sentence.
+    features: Features | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 
 from bot.answer.contract import answer_json, turn_json
-from bot.answer.conversation import Conversation
+from bot.answer.conversation.state import Conversation
 from bot.answer.inputs import QuestionLine
 from bot.answer.service import NewsService
 from bot.answer.types import Answer

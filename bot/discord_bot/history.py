@@ -7,7 +7,7 @@ import re
 
 import discord
 
-from bot.answer.converse import READING_AS
+from bot.answer.conversation.turn import READING_AS
 from bot.discord_bot.embeds import NOTICE_FIELD
 
 # How far back a thread is read, and how many of the bot's answers in it make the conversation again.

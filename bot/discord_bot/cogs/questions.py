@@ -15,14 +15,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answer.conversation import ConversationStore
+from bot.answer.conversation.state import ConversationStore
 from bot.discord_bot import embeds, history, limits
 from bot.discord_bot.cogs.common import Collaborators, HasCollaborators
 from bot.discord_bot.messaging import NO_PINGS, report_error, user_text
 from bot.discord_bot.views import AnswerView
 
 if TYPE_CHECKING:
-    from bot.answer.conversation import Reply
+    from bot.answer.conversation.state import Reply
     from bot.answer.types import Answer
 
 log = logging.getLogger("bot.discord")

@@ -1,17 +1,21 @@
-from bot.answer.abstain import Unknown, decide
-from bot.answer.compose import candidates_from_hits, compose_answer, disagreement, near_duplicate
+from bot.answer.abstain import Missing
+from bot.answer.candidates import candidate_quotes
+from bot.answer.compose import disagreement, near_duplicate
+from bot.answer.features import Asked
+from bot.answer.model import load_model
+from bot.answer.pipeline import Prepared, conclude
 from bot.answer.questions import read_question
-from bot.answer.types import Answer, AnswerConfig
+from bot.answer.types import ANSWER_CONFIG, Answer
 from embeddings.records import Chunk, Hit, SourceInfo
 
 TROOPS = "What did Crosetto say about troops?"
 
 
 def answer_from(question: str, hits, texts) -> Answer:
-    """The pure steps of answering, with nothing missing from the corpus."""
-    reading, config = read_question(question), AnswerConfig()
-    sentences = candidates_from_hits(reading, hits, texts, {}, config)
-    return compose_answer(reading, decide(reading, sentences, Unknown(), {}, config), hits, config)
+    """The pure steps of answering after retrieval (rank, decide, compose), with nothing missing from the corpus."""
+    reading = read_question(question)
+    quotes = candidate_quotes(Asked(reading, {}), hits, texts)
+    return conclude(Prepared(reading, tuple(hits), tuple(quotes), Missing(), (), None, ANSWER_CONFIG), load_model())
 
 
 def verbatim(answer: Answer, service) -> None:
@@ -102,8 +106,9 @@ def test_composition_is_pure_and_orders_by_date_with_as_of_the_newest():
     first = answer_from("How did the counteroffensive go?", hits, texts)
     assert first == answer_from("How did the counteroffensive go?", hits, texts)
     assert first.answered and first.as_of == "2024-03-10"
-    dates = [c.date for c in first.citations]
-    assert dates == sorted(dates)
+    for point in first.points:
+        dates = [first.citations[n - 1].date for n in point.citations]
+        assert dates == sorted(dates)  # one statement's outlets, oldest first
     assert any("differ" in n for n in first.notes)
 
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.answer import contract
-from bot.answer.converse import READING_AS
+from bot.answer.conversation.turn import READING_AS
 from bot.cli.app import cli
 from bot.cli.chat import run_chat
 

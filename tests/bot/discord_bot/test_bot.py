@@ -42,7 +42,7 @@ class RecordingService:
         return self.inner.ask(question, context, prefer)
 
     def converse(self, question: str, conversation=None):
-        from bot.answer import converse
+        from bot.answer.conversation import turn as converse
 
         return converse.take_turn(self, question, conversation)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import simcord
 
-from bot.answer.converse import READING_AS
+from bot.answer.conversation.turn import READING_AS
 from bot.answer.service import NewsService
 from bot.discord_bot import embeds
 from bot.discord_bot.client import create_bot

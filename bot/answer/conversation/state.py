@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.answer.names import ADJECTIVE, PERSON, PLACE, CorpusNames
-from bot.answer.types import Answer, Candidate
+from bot.answer.types import Answer
+from embeddings.calendar import MONTH_FORMS
 
 MAX_TURNS = 8
 MAX_CONVERSATIONS = 2000
@@ -22,8 +23,7 @@ SHOWN_WORDS = 14
 # How a turn was read.
 FIRST, STANDALONE, SHIFT, FOLLOW_UP, ABOUT = "first", "standalone", "shift", "follow_up", "about_answer"
 
-_MONTHS = ("jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-           "oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_MONTHS = MONTH_FORMS
 DATE_PATTERN = re.compile(
     rf"\b(?:(?:on\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?|(?:{_MONTHS})\.?\s+\d{{1,2}}"
     rf"(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?|(?:19|20)\d\d\b|\d{{4}}-\d\d-\d\d)",
@@ -140,19 +140,6 @@ class Preference:
     # The last answer's sentences, as (source id, start): a follow-up asks for something more, so they lose this.
     given: frozenset[tuple[str, int]] = frozenset()
     repeat_penalty: float = 0.0
-
-    def favour(self, candidates: Iterable[Candidate]) -> list[Candidate]:
-        """Re-score a follow-up's sentences: those of cited passages gain a little, those just given lose a
-        little, those not to give again go; best first."""
-        kept = []
-        for c in candidates:
-            key = (c.source.source_id, c.span[0])
-            if key in self.avoid:
-                continue
-            bonus = self.sentence_boost * self.chunks.get(c.chunk_id, 0.0) - (
-                self.repeat_penalty if key in self.given else 0.0)
-            kept.append(replace(c, relevance=c.relevance + bonus))
-        return sorted(kept, key=lambda c: (-c.relevance, c.source.source_id, c.span))
 
     def bonus(self, chunk_id: str, source_id: str, date: str | None = None) -> float:
         """Return the share added to a passage's score: mild, so that a better passage still ranks first."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.conversation import (
+from bot.answer.conversation.followups import read_turn, strip_shift
+from bot.answer.conversation.state import (
     ABOUT,
     FIRST,
     FOLLOW_UP,
@@ -20,7 +21,6 @@ from bot.answer.conversation import (
     focus_after,
     reading_from_shown,
 )
-from bot.answer.followups import read_turn, strip_shift
 from bot.answer.names import PERSON, PLACE, build_names
 from bot.answer.types import Answer, Citation, Point
 

@@ -1,7 +1,7 @@
 """Answer a question about the last answer itself from its citations and their articles: which outlet or article it
 came from, when it was said, who said it, which photo credit, which of two values ("2019 or 2020?"), and whether
 other articles report the same. Every statement quotes the article word for word. Pure functions over the articles
-and passages the service hands in; abstain.py says when the sources do not tell."""
+and passages the pipeline hands in; abstain.py says when the sources do not tell."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.answer.abstain import decide_from_sources
 from bot.answer.compose import declined, near_duplicate
+from bot.answer.rank import cited_first
 from bot.answer.types import Answer, Candidate, Citation, Point
 from embeddings.records import Article, Chunk, SourceInfo, Span
 
@@ -55,7 +56,8 @@ def _answer(question: str, previous: Answer, found: list[tuple[str, Citation]], 
     """Number the found statements as citations, or decline (abstain.py) when there are none."""
     decision = decide_from_sources(bool(found), what)
     if not decision.answer:
-        return declined(question, previous.leads, decision.reason)
+        assert decision.decline is not None
+        return declined(question, previous.leads, decision.decline)
     citations, points, lines = [], [], []
     for text, citation in found[:MAX_CITED]:
         numbered = Citation(**{**citation.__dict__, "n": len(citations) + 1})
@@ -174,8 +176,7 @@ def about_choice(question: str, previous: Answer, options: Sequence[str], candid
                  ) -> Answer:
     """Which of two values the articles give ('2019 or 2020?', 'Doe or Dow?'), quoting each sentence that has one."""
     found = []
-    cited = {(c.source_id, c.start) for c in previous.citations}
-    ordered = sorted(candidates, key=lambda c: ((c.source.source_id, c.span[0]) not in cited, -c.relevance))
+    ordered = cited_first(candidates, {(c.source_id, c.start) for c in previous.citations})
     for option in options:
         pattern = re.compile(rf"(?<![\w-]){re.escape(option)}(?![\w-])", re.I)
         for candidate in [c for c in ordered if pattern.search(c.text)][:2]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.conversation import ABOUT, Conversation, Preference
-from bot.answer.converse import READING_AS, preference
+from bot.answer.conversation.state import ABOUT, Conversation, Preference
+from bot.answer.conversation.turn import READING_AS, preference
+from bot.answer.pipeline import PREFER_EXTRA
+from bot.answer.rank import favour_passages
 
 pytestmark = pytest.mark.fast
 
@@ -72,7 +74,7 @@ def test_the_preference_favours_cited_passages_without_hiding_better_ones(fake_s
     prefer = preference(first.conversation, "and the Pokrovsk front?")
     assert isinstance(prefer, Preference) and prefer.chunks
     query = "Pokrovsk logistical hub captured"
-    hits = fake_service._hits(fake_service.retriever, query, 5, prefer, fake_service.retriever.embed_query(query))
+    hits = favour_passages(fake_service.retriever.search(query, 5 + PREFER_EXTRA), prefer, 5)
     assert hits[0].chunk.source_id == "001_886bf2f9db0ce233"  # the one article about it still ranks first
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
     assert preference(None) is None and preference(Conversation()) is None

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from bot.answer import answer_meta
-from bot.answer.conversation import (
+from bot.answer.conversation import about_answer
+from bot.answer.conversation.followups import read_turn
+from bot.answer.conversation.state import (
     ABOUT,
     FIRST,
     FOLLOW_UP,
@@ -25,9 +26,9 @@ from bot.answer.conversation import (
     focus_after,
     reading_from_shown,
 )
-from bot.answer.followups import read_turn
-from bot.answer.inputs import NO_WORDS, Cleaned
+from bot.answer.inputs import Cleaned
 from bot.answer.names import CorpusNames
+from bot.answer.pipeline import turned_away
 from bot.answer.types import Answer, Candidate
 
 READING_AS = "Reading this as: "
@@ -46,7 +47,7 @@ _WIDE = 16
 
 
 class Answerer(Protocol):
-    """What a turn needs from the service: cleaning, the corpus's names, answers, sentences and sources."""
+    """What a turn needs answered (pipeline.Answering): cleaning, the corpus's names, answers, sentences and sources."""
 
     def clean(self, text: str) -> Cleaned: ...
 
@@ -56,7 +57,7 @@ class Answerer(Protocol):
 
     def sentences(self, query: str, k: int, prefer: Preference | None = None) -> list[Candidate]: ...
 
-    def cited_sources(self, source_ids: Sequence[str]) -> answer_meta.Sources: ...
+    def cited_sources(self, source_ids: Sequence[str]) -> about_answer.Sources: ...
 
     def support(self, names: str, text: str) -> float: ...
 
@@ -99,10 +100,10 @@ def _history(conversation: Conversation | None) -> list[tuple[str, str]]:
     return [(t.reading.shown, t.answer.answer) for t in conversation.turns]
 
 
-def read(service: Answerer, text: str, conversation: Conversation | None,
+def read(answering: Answerer, text: str, conversation: Conversation | None,
          condense: Condense | None = None) -> TurnReading:
     """Read a cleaned turn: by rules, or by the configured model when it answers (the rules otherwise)."""
-    reading = choose(read_turn(text, conversation, service.names()), service.support)
+    reading = choose(read_turn(text, conversation, answering.names()), answering.support)
     if condense is None or reading.kind in (FIRST, ABOUT) or conversation is None or not conversation.turns:
         return reading
     rewritten = condense(_history(conversation), text)
@@ -112,64 +113,64 @@ def read(service: Answerer, text: str, conversation: Conversation | None,
                    kind=reading.kind if reading.kind not in (STANDALONE, SHIFT) else FOLLOW_UP)
 
 
-def answer_reading(service: Answerer, reading: TurnReading, conversation: Conversation | None) -> Answer:
+def answer_reading(answering: Answerer, reading: TurnReading, conversation: Conversation | None) -> Answer:
     """Answer a reading: from the last answer's citations when it asks about them, else from the articles."""
     last = conversation.last if conversation else None
     prefer = None if reading.kind in (FIRST, SHIFT) else preference(conversation, reading.question)
     if reading.kind != ABOUT or last is None:
-        return service.ask(reading.standalone, context=reading.context or None, prefer=prefer)
-    about = _about(service, reading, last.reading.standalone, last.answer, prefer)
+        return answering.ask(reading.standalone, context=reading.context or None, prefer=prefer)
+    about = _about(answering, reading, last.reading.standalone, last.answer, prefer)
     if about.answered:
         return about
     # The citations do not tell: the articles may still say it elsewhere; if not, the citations' reason stands.
-    asked = service.ask(reading.standalone, context=reading.context or None, prefer=prefer)
+    asked = answering.ask(reading.standalone, context=reading.context or None, prefer=prefer)
     return asked if asked.answered else about
 
 
-def _about(service: Answerer, reading: TurnReading, previous_question: str, previous: Answer,
+def _about(answering: Answerer, reading: TurnReading, previous_question: str, previous: Answer,
            prefer: Preference | None) -> Answer:
     if reading.about in ("others", "choice"):
         # "did others report the budget remarks?": what the question names, and what the last one asked.
         query = f"{reading.standalone} {previous_question}" + (" " + " ".join(reading.choices) if reading.choices
                                                               else "")
-        candidates = service.sentences(query, _WIDE, prefer)
+        candidates = answering.sentences(query, _WIDE, prefer)
         if reading.about == "others":
-            return answer_meta.about_others(reading.question, previous, candidates)
-        return answer_meta.about_choice(reading.question, previous, reading.choices, candidates)
+            return about_answer.about_others(reading.question, previous, candidates)
+        return about_answer.about_choice(reading.question, previous, reading.choices, candidates)
     if reading.about == "article":
-        return answer_meta.about_article(reading.question, previous)
-    sources = service.cited_sources([c.source_id for c in previous.citations])
-    compose = {"date": answer_meta.about_date, "outlet": answer_meta.about_outlet, "venue": answer_meta.about_venue,
-               "speaker": answer_meta.about_speaker, "photo": answer_meta.about_photo}[reading.about or "date"]
+        return about_answer.about_article(reading.question, previous)
+    sources = answering.cited_sources([c.source_id for c in previous.citations])
+    compose = {"date": about_answer.about_date, "outlet": about_answer.about_outlet, "venue": about_answer.about_venue,
+               "speaker": about_answer.about_speaker, "photo": about_answer.about_photo}[reading.about or "date"]
     return compose(reading.question, previous, sources)
 
 
-def take_turn(service: Answerer, question: str, conversation: Conversation | None = None,
+def take_turn(answering: Answerer, question: str, conversation: Conversation | None = None,
               condense: Condense | None = None, reading: TurnReading | None = None) -> Reply:
     """Answer one turn and return it with the conversation that includes it (unchanged for a question without
     words). A given `reading` is answered as it is (a turn read back from a Discord thread)."""
     conversation = conversation or Conversation()
-    cleaned = service.clean(question)
-    if not cleaned.has_words:
-        empty = TurnReading(cleaned.text, cleaned.text, FIRST)
-        return Reply(empty, Answer(cleaned.text, False, NO_WORDS, notices=cleaned.notices), conversation)
-    reading = reading or read(service, cleaned.text, conversation, condense)
-    answer = answer_reading(service, reading, conversation)
+    cleaned = answering.clean(question)
+    away = turned_away(cleaned)
+    if away is not None:
+        return Reply(TurnReading(cleaned.text, cleaned.text, FIRST), away, conversation)
+    reading = reading or read(answering, cleaned.text, conversation, condense)
+    answer = answer_reading(answering, reading, conversation)
     notices = [*cleaned.notices, *(n for n in answer.notices if n not in cleaned.notices)]
     if reading.rewritten:
         notices.insert(0, READING_AS + reading.shown)
     answer = replace(answer, question=cleaned.text, notices=tuple(dict.fromkeys(notices)))
     last = conversation.last
-    focus = focus_after(reading.standalone, answer, service.names(), last.focus if last else None)
+    focus = focus_after(reading.standalone, answer, answering.names(), last.focus if last else None)
     # A kept turn needs its citations, not its leads (the passages shown with a decline): memory stays bounded.
     return Reply(reading, answer, add_turn(conversation, Turn(reading, replace(answer, leads=()), focus)))
 
 
-def resume(service: Answerer, turns: Sequence[tuple[str, str]]) -> Conversation:
+def resume(answering: Answerer, turns: Sequence[tuple[str, str]]) -> Conversation:
     """Rebuild a conversation from (question, how it was shown) pairs read back from a Discord thread: each turn is
     answered as it was read, so the state is what it was."""
     conversation = Conversation()
     for question, shown in turns:
         reading = reading_from_shown(question, shown, not conversation.turns)
-        conversation = take_turn(service, question, conversation, reading=reading).conversation
+        conversation = take_turn(answering, question, conversation, reading=reading).conversation
     return conversation

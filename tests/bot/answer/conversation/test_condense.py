@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import pytest
 
-from bot.answer.condense import Condenser, endpoint
-from bot.answer.converse import READING_AS
+from bot.answer.conversation.condense import Condenser, endpoint
+from bot.answer.conversation.turn import READING_AS
 from bot.settings import Settings
 from embeddings.errors import ConfigError
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.answer.conversation import (
+from bot.answer.conversation.state import (
     ABOUT,
     FIRST,
     FOLLOW_UP,
