@@ -157,9 +157,9 @@ def _index_builds(run: Run, backends: dict[str, object]):
 def _ingestion_and_latency(run: Run, backends: dict[str, object], torch_service) -> None:
     """Per-backend ingestion and fidelity, warm latency and quality per serving backend, and cold starts."""
     from bot.answer.service import NewsService
-    from embeddings.corpus import read_corpus
     from embeddings.encoders import DEFAULT_BACKEND
     from embeddings.encoders.onnx_runtime import OnnxQueryEncoder
+    from embeddings.ingest.corpus import read_corpus
 
     run.phase("ingestion", "ingestion per backend")
     counter = token_counter(run.model_dir)
@@ -183,7 +183,7 @@ def _ingestion_and_latency(run: Run, backends: dict[str, object], torch_service)
 def _scale_runs(run: Run, backends: dict[str, object], index, sizes: list[int], index_sizes: list[int],
                 ann_kind: str) -> None:
     """ANN structures at scale over seed-derived vectors, and whole synthetic indexes at scale."""
-    from embeddings.ann import mixture_vectors
+    from embeddings.index.ann import mixture_vectors
 
     work = run.work
     if sizes:

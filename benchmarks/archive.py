@@ -50,8 +50,8 @@ def corpus_4mb() -> dict:
 
 def pre_embedding(rounds: int = 3) -> dict:
     """Seconds to read+clean, split+chunk the 4 MB corpus and a 2 MB article (as lines, one line, a repeated page)."""
-    from embeddings.chunking import chunk_article, chunk_articles
-    from embeddings.corpus import parse_article, read_corpus
+    from embeddings.ingest.chunking import chunk_article, chunk_articles
+    from embeddings.ingest.corpus import parse_article, read_corpus
     from embeddings.records import ChunkerConfig
 
     chunker = ChunkerConfig()
@@ -123,9 +123,9 @@ def model_flops_per_token(model_dir: Path, tokens: float) -> dict:
 
 def encoder_figures(onnx_dir: Path, model_dir: Path, sample: int = 2000) -> dict:
     """Tokens/s of the ONNX encoder on real sentences per thread count and token budget, against the ceiling."""
-    from embeddings.corpus import read_corpus
     from embeddings.encoders.onnx_runtime import OnnxQueryEncoder
-    from embeddings.sentences import split_sentences
+    from embeddings.ingest.corpus import read_corpus
+    from embeddings.ingest.sentences import split_sentences
 
     sentences: list[str] = []
     for article in read_corpus(CORPUS_4MB).articles:

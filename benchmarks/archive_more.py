@@ -78,7 +78,7 @@ class MixtureEmbedder:
         self.encoder_dir = encoder_dir
 
     def embed(self, texts, progress=None) -> np.ndarray:
-        from embeddings.ann import mixture_vectors
+        from embeddings.index.ann import mixture_vectors
 
         seed = int.from_bytes(hashlib.sha256("\n".join(texts[:3]).encode()).digest()[:4], "little")
         out = np.empty((len(texts), self.base.shape[1]), dtype=np.float32)  # one array, as the encoder returns
@@ -157,7 +157,7 @@ def rewrite_child(seeds: Path, index_dir: Path) -> dict:
     """The same update with appending turned off: the index is written whole, reusing every unchanged vector."""
     from bot.answer.service import NewsService
     from bot.settings import Settings
-    from embeddings import segments
+    from embeddings.index import deltas as segments
 
     segments.MIN_BASE_CHUNKS = 10**12
     start = time.perf_counter()

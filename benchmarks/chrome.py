@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from embeddings.corpus import parse_article
-from embeddings.lexical import normalize
+from embeddings.ingest.corpus import parse_article
+from embeddings.terms import normalize
 
 DEFAULT_CORPUS = Path(".newsbot/corpora/newsroom")
 

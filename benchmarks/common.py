@@ -99,7 +99,7 @@ def timed(function: Callable[[], object], rounds: int = 1) -> list[float]:
 
 def long_chunks(articles: Sequence, target_tokens: int = TOKENS_PER_CHUNK, count_tokens=None) -> list[str]:
     """Return ingestion-sized passages: runs of whole seed sentences of about target_tokens tokens each."""
-    from embeddings.chunking import split_sentences
+    from embeddings.ingest.chunking import split_sentences
 
     count = count_tokens or (lambda text: len(text.split()) * 4 // 3)
     passages = []

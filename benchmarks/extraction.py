@@ -17,9 +17,9 @@ from pathlib import Path
 
 import click
 
-from embeddings.corpus import parse_article
-from embeddings.readers.common import ReadLimits
-from embeddings.readers.html import decode_page, read_html
+from embeddings.ingest.corpus import parse_article
+from embeddings.ingest.readers.common import ReadLimits
+from embeddings.ingest.readers.html import decode_page, read_html
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "data" / "ingest"

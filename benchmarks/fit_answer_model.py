@@ -27,7 +27,7 @@ from bot.answer.model import MODEL_FILE, AnswerModel, Logistic, logistic_as_dict
 from bot.answer.pipeline import Prepared, conclude, prepare
 from bot.answer.rank import rank
 from bot.answer.service import NewsService
-from embeddings.lexical import normalize
+from embeddings.terms import normalize
 
 SEEDS = ("seeds", ".newsbot/index")
 NEWSROOM = (".newsbot/corpora/newsroom-txt", ".newsbot/newsroom-index")

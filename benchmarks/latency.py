@@ -60,8 +60,8 @@ def backend_figures(backends: dict[str, object], reference: str, index, dev_ques
 
     import faiss
 
-    from embeddings.retrieval import Retriever
-    from embeddings.vectors import passage_vectors
+    from embeddings.index.vectors import passage_vectors
+    from embeddings.search.retrieval import Retriever
 
     chunk_texts = [c.text for c in index.chunks]
     sentence_texts = index.sentence_texts()

@@ -74,8 +74,8 @@ def quality(settings, embedder, url: str) -> dict[str, object]:
 def _write_synthetic(size: int, embedder, seed_index, settings, url: str, work: Path) -> dict[str, object]:
     """Write a `size`-chunk synthetic index to a directory and to PostgreSQL; return both build times."""
     from benchmarks.scale import SyntheticCorpus, _mixture_file, seed_base_vectors
-    from embeddings.corpus import read_corpus
-    from embeddings.index import write_index
+    from embeddings.index.directory import write_index
+    from embeddings.ingest.corpus import read_corpus
     from embeddings.postgres import PostgresBackend
 
     base, _ = seed_base_vectors(embedder, seed_index)
@@ -100,7 +100,7 @@ def _client(store: str, target: str, model: str, questions_file: Path, vectors_f
     """One client process: load the store, say ready, wait for go, search every question `rounds` times."""
     from bot.answer.service import NewsService
     from bot.settings import Settings
-    from embeddings.retrieval import limit_search_threads
+    from embeddings.search.retrieval import limit_search_threads
 
     class Vectors:  # the queries' vectors were embedded once by the parent: search alone is timed
         model_name = model

@@ -3,7 +3,7 @@ benchmarks.realtext's pool, their names varied with real English words once the 
 vocabulary grows with the corpus as a newsroom's does (names are most of a news vocabulary's long tail).
 
 Chunks are cut by newsbot's own windowing over the sentences the articles were made of (the sentence boundaries
-are known, so 400 MB of text is not split again); vectors are embeddings.ann.mixture_vectors of real embeddings
+are known, so 400 MB of text is not split again); vectors are embeddings.index.ann.mixture_vectors of real embeddings
 of pool sentences. `python -m benchmarks.realscale write|load ...` are the child processes of benchmarks.archive.
 """
 
@@ -55,7 +55,7 @@ class RealCorpus:
         """Recombine articles until they hold `target_chunks` chunks; after the first pass over the pool each
         article's names are replaced by real words, half drawn by a Zipf law and half uniformly (one mapping per
         article)."""
-        from embeddings.chunking import _windows
+        from embeddings.ingest.chunking import _windows
         from embeddings.records import Article
 
         rng = random.Random(seed)
@@ -105,7 +105,7 @@ class RealCorpus:
 
     def chunks(self) -> Iterator:
         """Yield every chunk in row order, as chunk_article cuts them."""
-        from embeddings.chunking import _windows
+        from embeddings.ingest.chunking import _windows
         from embeddings.records import Chunk
 
         for article, segments in zip(self.articles, self.spans, strict=True):
@@ -119,7 +119,7 @@ class RealCorpus:
 
     def sentence_rows(self) -> Iterator[tuple[int, ...]]:
         """Yield each chunk's sentence rows, numbered as the index build numbers them (per article and span)."""
-        from embeddings.chunking import _windows
+        from embeddings.ingest.chunking import _windows
 
         row = 0
         for segments in self.spans:

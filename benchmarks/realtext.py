@@ -130,8 +130,8 @@ class Pool:
 
 def sentences_of(source_id: str, text: str) -> tuple[str, ...]:
     """The body sentences newsbot reads in a text (its cleaning and splitting), one line each."""
-    from embeddings.corpus import parse_article
-    from embeddings.sentences import split_sentences
+    from embeddings.ingest.corpus import parse_article
+    from embeddings.ingest.sentences import split_sentences
 
     article = parse_article(source_id, text)
     return tuple(" ".join(article.text[a:b].split()) for start, end in article.segments
@@ -213,7 +213,7 @@ def write_corpus(out: Path, target_bytes: int, pool: Pool | None = None, origina
 
 def distinct_terms(directory: Path) -> dict[str, int]:
     """Distinct words (lower-cased letter runs) and BM25 terms (newsbot's stemmed tokens) of a seeds directory."""
-    from embeddings.lexical import tokenize
+    from embeddings.terms import tokenize
 
     words: set[str] = set()
     terms: set[str] = set()

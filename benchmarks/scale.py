@@ -28,7 +28,7 @@ def scale_run(size: int, base_path: Path, queries_path: Path, real_queries: int,
     """Build the chosen ANN index over `size` seed-derived vectors and measure recall@10, latency and memory."""
     import faiss
 
-    from embeddings.ann import build_faiss, choose_index, estimated_bytes, mixture_vectors, spec_for
+    from embeddings.index.ann import build_faiss, choose_index, estimated_bytes, mixture_vectors, spec_for
 
     base = np.load(base_path)
     queries = np.load(queries_path)
@@ -80,7 +80,7 @@ class SyntheticCorpus:
         """Repeat the seeds (whole articles, the last one cut) until there are `size` chunks."""
         from dataclasses import replace
 
-        from embeddings.chunking import chunk_article
+        from embeddings.ingest.chunking import chunk_article
 
         seeds = [(a, chunk_article(a, chunker)) for a in sorted(seed_articles, key=lambda a: a.source_id)]
         seeds = [(article, chunks) for article, chunks in seeds if chunks]
@@ -124,7 +124,7 @@ class SyntheticCorpus:
 
 def _mixture_file(path: Path, base: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Write n seed-derived vectors to an .npy file batch by batch; return it memory-mapped."""
-    from embeddings.ann import mixture_vectors
+    from embeddings.index.ann import mixture_vectors
 
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, base.shape[1]))
     for offset in range(0, n, SCALE_BATCH):
@@ -137,7 +137,7 @@ def write_mixed_index(index_dir: Path, base: np.ndarray, corpus, chunk_count: in
                       seed: int, model: str, chunker) -> tuple[Path, float, float]:
     """Write a corpus's index with vectors mixed from real embeddings (scratch files beside it, removed after);
     return the generation and the seconds spent mixing and writing."""
-    from embeddings.index import write_index
+    from embeddings.index.directory import write_index
 
     scratch = index_dir.parent / f".{index_dir.name}-vectors"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -158,7 +158,7 @@ def write_mixed_index(index_dir: Path, base: np.ndarray, corpus, chunk_count: in
 
 def index_scale_write(size: int, base_path: Path, seeds_dir: Path, index_dir: Path, model: str) -> dict:
     """Write a real newsbot index of `size` chunks from the seeds, with mixture vectors instead of embeddings."""
-    from embeddings.corpus import read_corpus
+    from embeddings.ingest.corpus import read_corpus
     from embeddings.records import ChunkerConfig
 
     chunker = ChunkerConfig()
@@ -182,8 +182,8 @@ def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, roun
     from bot.answer.service import NewsService
     from bot.settings import Settings
     from embeddings.encoders.onnx_runtime import OnnxQueryEncoder
-    from embeddings.index import load_index
-    from embeddings.retrieval import Retriever
+    from embeddings.index.directory import load_index
+    from embeddings.search.retrieval import Retriever
 
     questions = read_questions(questions_file)
     embedder = OnnxQueryEncoder(onnx_dir)

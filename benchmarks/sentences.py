@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from embeddings.sentences import split_sentences
+from embeddings.ingest.sentences import split_sentences
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "sentence_boundaries.jsonl"
 SIZES = (("25 KB", 25_000), ("200 KB", 200_000), ("2 MB", 2_000_000))

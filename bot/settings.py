@@ -10,13 +10,13 @@ from pathlib import Path
 from types import UnionType
 from typing import Union, get_args, get_origin, get_type_hints
 
-from embeddings.corpus import MAX_ARTICLE_BYTES
 from embeddings.encoders import BACKENDS, DEFAULT_BACKEND
 from embeddings.encoders.names import DEFAULT_MODEL
 from embeddings.errors import ConfigError
-from embeddings.readers.common import MAX_FEED_BYTES, MAX_PAGE_BYTES, ReadLimits
+from embeddings.ingest.corpus import MAX_ARTICLE_BYTES
+from embeddings.ingest.readers.common import MAX_FEED_BYTES, MAX_PAGE_BYTES, ReadLimits
 from embeddings.records import ChunkerConfig
-from embeddings.retrieval import MODES, RetrievalConfig
+from embeddings.search.retrieval import MODES, RetrievalConfig
 
 ENV_FILE = Path(".env")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -9,8 +9,8 @@ import pytest
 
 from bot.answer.service import NewsService
 from bot.settings import Settings
-from embeddings.corpus import read_corpus
 from embeddings.encoders.sentence_transformers import SentenceTransformerEmbedder
+from embeddings.ingest.corpus import read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from embeddings.lexical import stem
+from embeddings.terms import stem
 
 DIMENSION = 96
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "embeddings", "benchmarks")
+PACKAGES = ("bot", "embeddings", "benchmarks", "training")
 MAX_LINES = 450
 
 
@@ -47,7 +47,7 @@ def test_embeddings_never_imports_bot_discord_or_click() -> None:
     for name, imported in GRAPH.items():
         if within(name, "embeddings"):
             bad = {m for m in imported if within(m, "bot") or within(m, "discord") or within(m, "click")
-                   or within(m, "benchmarks")}
+                   or within(m, "benchmarks") or within(m, "training")}
             assert not bad, f"{name} imports {sorted(bad)}"
 
 
@@ -119,3 +119,33 @@ def test_only_the_postgres_store_and_its_command_import_the_driver() -> None:
             continue
         bad = {m for m in imported if any(within(m, d) for d in drivers)}
         assert not bad, f"{name} imports {sorted(bad)}"
+
+
+@pytest.mark.fast
+def test_the_product_never_imports_the_training_recipes_or_the_benchmarks() -> None:
+    for name, imported in GRAPH.items():
+        if within(name, "bot") or within(name, "embeddings"):
+            bad = {m for m in imported if within(m, "training") or within(m, "benchmarks")}
+            assert not bad, f"{name} imports {sorted(bad)}"
+
+
+@pytest.mark.fast
+def test_no_two_modules_define_a_type_of_the_same_name() -> None:
+    # Two things never share a name: a reader of one `Reading` must not find another.
+    defined: dict[str, str] = {}
+    for name, path in MODULES.items():
+        if not (within(name, "bot") or within(name, "embeddings")):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                assert node.name not in defined, f"{node.name} is defined in {defined[node.name]} and {name}"
+                defined[node.name] = name
+
+
+@pytest.mark.fast
+def test_embeddings_is_grouped_by_stage() -> None:
+    # A newcomer reads the flow from the folders: ingest -> encoders -> index -> search (and the PostgreSQL store).
+    top = sorted(p.stem for p in (ROOT / "embeddings").glob("*.py") if p.stem != "__init__")
+    assert top == ["calendar", "checksums", "errors", "progress", "records", "terms"], top
+    for stage in ("ingest", "encoders", "index", "search", "postgres"):
+        assert (ROOT / "embeddings" / stage / "__init__.py").is_file(), stage

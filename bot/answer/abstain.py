@@ -17,8 +17,8 @@ from bot.answer.features import question_features
 from bot.answer.model import AnswerModel
 from bot.answer.questions import Reading, has_expected_shape
 from bot.answer.types import AnswerConfig, Candidate, Decline
-from embeddings.lexical import STOPWORDS, normalize, tokenize
 from embeddings.records import Hit
+from embeddings.terms import STOPWORDS, normalize, tokenize
 
 # A verb form, for comparing an event's verb with the passages' verbs only: as bare words, verbs sit close to the
 # nouns of their context (elected ~ political 0.64, appointed ~ minister 0.54).

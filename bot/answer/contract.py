@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from bot.answer.abstain import RULES
 from bot.answer.conversation.state import Reply
 from bot.answer.types import Answer, Citation, SourceView
+from embeddings.ingest.add import Added
 from embeddings.records import BuildReport, Hit, SourceInfo
-from embeddings.seeds import Added
 
 
 def citation_json(citation: Citation) -> dict[str, object]:

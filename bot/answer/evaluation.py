@@ -13,8 +13,8 @@ from bot.answer.conversation.state import Conversation, Reply
 from bot.answer.inputs import QuestionLine, bounded_lines, open_question_file, read_question_lines
 from bot.answer.types import Answer
 from embeddings.errors import NewsbotError
-from embeddings.lexical import normalize
 from embeddings.records import Hit
+from embeddings.terms import normalize
 
 
 @dataclass(frozen=True)

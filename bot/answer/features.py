@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, field, fields
 
 from bot.answer.questions import MONTH_NAMES, Reading, has_expected_shape
-from embeddings.lexical import tokenize
 from embeddings.records import Hit
+from embeddings.terms import tokenize
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.answer.lexicon import HONORIFICS
 from embeddings.calendar import MONTHS, WEEKDAYS
-from embeddings.lexical import STOPWORDS
+from embeddings.terms import STOPWORDS
 
 PERSON, PLACE, NAME, ADJECTIVE = "person", "place", "name", "adjective"
 _WORD = r"[A-Z](?:[\w’'-]|\.(?=\w))*"

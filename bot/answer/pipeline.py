@@ -26,7 +26,7 @@ from bot.answer.abstain import (
 from bot.answer.attribution import Voices
 from bot.answer.candidates import candidate_quotes
 from bot.answer.compose import compose_answer, declined
-from bot.answer.conversation.about_answer import Sources
+from bot.answer.conversation.about_answer import CitedSources
 from bot.answer.conversation.state import Preference
 from bot.answer.features import Asked, predicate_words
 from bot.answer.inputs import NO_WORDS, Cleaned, clean_question
@@ -36,10 +36,10 @@ from bot.answer.questions import Reading, read_question, topic_words
 from bot.answer.rank import Scorer, favour_passages, rank
 from bot.answer.types import ANSWER_CONFIG, Answer, AnswerConfig, Candidate
 from bot.answer.voices import VoiceReader
-from embeddings.lexical import stem, tokenize
 from embeddings.records import Hit
-from embeddings.retrieval import Retriever
-from embeddings.stores import ServingIndex
+from embeddings.search.interface import ServingIndex
+from embeddings.search.retrieval import Retriever
+from embeddings.terms import stem, tokenize
 
 # Passages of an asked person's statements (best first) added to the retrieved ones for a "what did X say".
 STATEMENT_PASSAGES = 24
@@ -199,11 +199,11 @@ class Answering:
         prepared = prepare(self.library, self.clean(query).text, None, replace(ANSWER_CONFIG, passages=k), prefer)
         return list(rank(prepared.quotes, self.library.model.score, prefer))
 
-    def cited_sources(self, source_ids: Sequence[str]) -> Sources:
+    def cited_sources(self, source_ids: Sequence[str]) -> CitedSources:
         """Return the articles, passages and metadata of some sources, for questions about an answer."""
         index = self.library.index
         ids = [s for s in dict.fromkeys(source_ids) if s in index.articles]
-        return Sources({s: index.articles[s] for s in ids}, {s: tuple(index.chunks_of(s)) for s in ids},
+        return CitedSources({s: index.articles[s] for s in ids}, {s: tuple(index.chunks_of(s)) for s in ids},
                        {s: index.source(s) for s in ids})
 
     def support(self, names: str, text: str) -> float:

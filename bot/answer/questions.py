@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from embeddings.calendar import MONTH_NAMES, MONTHS, WEEKDAYS
-from embeddings.lexical import STOPWORDS, stem, tokenize
+from embeddings.terms import STOPWORDS, stem, tokenize
 
 # Words that frame a question rather than name its subject.
 FRAMING_WORDS = frozenset(

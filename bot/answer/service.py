@@ -23,19 +23,19 @@ from bot.answer.names import CorpusNames, build_names
 from bot.answer.types import TIMELINE_CONFIG, Answer, SourceView
 from bot.answer.voices import VoiceReader
 from bot.settings import Settings
-from embeddings.backends import open_backend
-from embeddings.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.encoders import Embedder
 from embeddings.encoders import make_embedder as build_embedder
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
 from embeddings.errors import CorpusError, IndexMismatchError, NewsbotError, SourceNotFoundError
-from embeddings.index import BuildReport
-from embeddings.manifest import stale_articles
+from embeddings.index.directory import BuildReport
+from embeddings.index.manifest import stale_articles
+from embeddings.ingest.add import Added, add_files
+from embeddings.ingest.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.progress import Progress, Report, silent
 from embeddings.records import Hit, SourceInfo
-from embeddings.retrieval import Retriever, limit_search_threads
-from embeddings.seeds import Added, add_files
-from embeddings.stores import IndexBackend, ServingIndex
+from embeddings.search.backends import open_backend
+from embeddings.search.interface import IndexBackend, ServingIndex
+from embeddings.search.retrieval import Retriever, limit_search_threads
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class NewsService:
                  *, backend: IndexBackend | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
-        # The index directory, or PostgreSQL when NEWSBOT_DATABASE_URL is set (embeddings/backends.py).
+        # The index directory, or PostgreSQL when NEWSBOT_DATABASE_URL is set (embeddings/search/backends.py).
         self.backend = backend or open_backend(settings.index_dir, settings.database_url, settings.backend)
         # The fitted answer model (bot/answer/answer_model.json) unless one is given; refused when missing.
         self.model = model if model is not None else load_model()

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answer.attribution import Person, Voices, matching_people, read_voices
-from embeddings.index import NewsIndex
-from embeddings.lexical import tokenize
 from embeddings.records import Span
-from embeddings.retrieval import Retriever
+from embeddings.search.interface import ServingIndex
+from embeddings.search.retrieval import Retriever
+from embeddings.terms import tokenize
 
 # Articles whose voices are kept per process; an article's voices cost about a millisecond to read again.
 VOICE_CACHE = 2048
@@ -35,7 +35,7 @@ class Statement:
 class VoiceReader:
     """Reads articles' voices from one index, and finds people and their statements across it."""
 
-    def __init__(self, index: NewsIndex, retriever: Retriever) -> None:
+    def __init__(self, index: ServingIndex, retriever: Retriever) -> None:
         self.index = index
         self.retriever = retriever
         self._cache: OrderedDict[str, Voices] = OrderedDict()

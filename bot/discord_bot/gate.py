@@ -56,9 +56,9 @@ class Gate:
         """Give back a slot taken by admit()."""
         self.in_flight = max(0, self.in_flight - 1)
 
-    def slot(self, user_id: int) -> Slot:
+    def slot(self, user_id: int) -> Admission:
         """Return the context that takes a slot for the user on entry (giving the refusal, if any) and gives it back."""
-        return Slot(self, user_id)
+        return Admission(self, user_id)
 
 
 def _stamp(times: OrderedDict[int, float], user_id: int, now: float) -> None:
@@ -69,7 +69,7 @@ def _stamp(times: OrderedDict[int, float], user_id: int, now: float) -> None:
         times.popitem(last=False)
 
 
-class Slot:
+class Admission:
     """`async with gate.slot(user) as refusal:` refusal is None when admitted; the slot is released on exit."""
 
     def __init__(self, gate: Gate, user_id: int) -> None:

@@ -12,11 +12,12 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from embeddings.chunking import chunk_articles
 from embeddings.encoders import Embedder
 from embeddings.errors import IndexBusyError, IndexMismatchError, IndexMissingError
-from embeddings.index import BuildReport
-from embeddings.manifest import article_changes, expected_manifest_fields
+from embeddings.index.directory import BuildReport
+from embeddings.index.manifest import article_changes, expected_manifest_fields
+from embeddings.index.vectors import Reusable, plan_vectors
+from embeddings.ingest.chunking import chunk_articles
 from embeddings.postgres.connection import Database
 from embeddings.postgres.schema import (
     BUILD_LOCK,
@@ -29,8 +30,7 @@ from embeddings.postgres.schema import (
 from embeddings.postgres.serving import KEYWORD_RANKINGS, PostgresIndex
 from embeddings.progress import Progress, silent
 from embeddings.records import Article, Chunk, ChunkerConfig
-from embeddings.stores import Report, ServingIndex
-from embeddings.vectors import Reusable, plan_vectors
+from embeddings.search.interface import Report, ServingIndex
 
 LOCK_WAIT_SECONDS = 600.0
 # How often a serving process asks which generation is current (at most once a question).
@@ -131,7 +131,7 @@ class PostgresBackend:
     def write(self, articles: Sequence[Article], chunks: Sequence[Chunk] | Iterator[Chunk],
               sentence_rows, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, *, model: str,
               chunker: ChunkerConfig, report: Report | None = None) -> int:
-        """Write a generation from precomputed vectors and switch to it (as embeddings.index.write_index does)."""
+        """Write a generation from precomputed vectors and switch to it (as the directory's write_index does)."""
         with self._build_session() as connection:
             return write_generation(connection, articles, chunks, sentence_rows, chunk_vectors, sentence_vectors,
                                     model=model, chunker=chunker, say=report or (lambda message: None))

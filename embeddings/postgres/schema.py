@@ -3,7 +3,7 @@ transaction, so that readers see the old generation or the new one and a failed 
 
     newsbot.generations (id, manifest jsonb, created_at)   every switched-in generation's manifest
     newsbot.current (generation)                            the one readers load
-    newsbot_g<id>.articles    as in metadata.sqlite (embeddings/store.py's article rows)
+    newsbot_g<id>.articles    as in metadata.sqlite (embeddings/index/metadata.py's article rows)
     newsbot_g<id>.chunks      row, ids, offsets, sentence spans, text, sentence rows, passage vector (HNSW)
     newsbot_g<id>.sentences   row, content hash and span (for reuse), chunks holding it, vector (HNSW)
     newsbot_g<id>.terms       BM25 postings: a term's id, idf, chunk rows and weights, highest weight first
@@ -22,11 +22,11 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from embeddings.lexical import BM25Builder
-from embeddings.manifest import FORMAT_VERSION, corpus_digest
+from embeddings.index.lexical import BM25Builder
+from embeddings.index.manifest import FORMAT_VERSION, corpus_digest
+from embeddings.index.metadata import _ARTICLE_COLUMNS, _article_row
 from embeddings.records import Article, Chunk, ChunkerConfig
-from embeddings.retrieval import RetrievalConfig
-from embeddings.store import _ARTICLE_COLUMNS, _article_row
+from embeddings.search.retrieval import RetrievalConfig
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 from psycopg import sql
 
-from embeddings.lexical import idf_weight, tokenize
-from embeddings.postgres.connection import EF_SEARCH, Database
-from embeddings.postgres.schema import ARTICLE_COLUMNS, generation_schema
-from embeddings.records import Chunk, SourceInfo
-from embeddings.store import (
+from embeddings.index.lexical import idf_weight
+from embeddings.index.metadata import (
     _INFO_COLUMNS,
     ARTICLE_CACHE,
     CHUNK_CACHE,
@@ -24,7 +21,11 @@ from embeddings.store import (
     _article_from_row,
     _spans,
 )
-from embeddings.stores import HitParts, SearchInputs
+from embeddings.postgres.connection import EF_SEARCH, Database
+from embeddings.postgres.schema import ARTICLE_COLUMNS, generation_schema
+from embeddings.records import Chunk, SourceInfo
+from embeddings.search.interface import HitParts, SearchInputs
+from embeddings.terms import tokenize
 
 # What a citation shows, as the directory's metadata.sqlite reads it (a new column there is one here too).
 SOURCE_COLUMNS = tuple(name.strip() for name in _INFO_COLUMNS.split(","))

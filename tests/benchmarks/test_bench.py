@@ -25,11 +25,11 @@ from benchmarks.common import (
 )
 from benchmarks.report import render
 from benchmarks.scale import SyntheticCorpus, index_scale
-from embeddings.ann import mixture_vectors
-from embeddings.chunking import chunk_article
-from embeddings.corpus import SOURCE_ID
 from embeddings.encoders.names import resolve_model_path
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
+from embeddings.index.ann import mixture_vectors
+from embeddings.ingest.chunking import chunk_article
+from embeddings.ingest.corpus import SOURCE_ID
 from embeddings.records import ChunkerConfig
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ import pytest
 
 from benchmarks.realscale import RealCorpus
 from benchmarks.realtext import Pool, sentences_of
-from embeddings.chunking import chunk_article
+from embeddings.index.vectors import sentence_plan
+from embeddings.ingest.chunking import chunk_article
 from embeddings.records import ChunkerConfig
-from embeddings.vectors import sentence_plan
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.fast

@@ -20,7 +20,7 @@ from embeddings.encoders import onnx_runtime
 from embeddings.encoders.names import DEFAULT_MODEL
 from embeddings.encoders.onnx_runtime import ONNX_MODEL, ONNX_MODEL_FUSED, OnnxQueryEncoder
 from embeddings.errors import IndexCorruptError, IndexMismatchError, ModelLoadError
-from embeddings.index import MANIFEST
+from embeddings.index.directory import MANIFEST
 from tests.robustness.conftest import read_only, tiny_seeds, tree
 
 QUESTION = "What did the mayor say about the harbour repairs?"

@@ -18,7 +18,7 @@ from bot.discord_bot.client import create_bot
 from bot.discord_bot.feedback import FeedbackStore
 from bot.settings import Settings
 from embeddings.errors import IndexCorruptError, IndexMissingError
-from embeddings.index import FAISS_INDEX
+from embeddings.index.directory import FAISS_INDEX
 from tests.bot.discord_bot.test_bot import CROSETTO, CROSETTO_ID, assert_pings_nobody, bot_messages, cited_ids, world
 from tests.robustness.conftest import reconnect_gateway, tiny_seeds
 

@@ -18,9 +18,9 @@ from bot.answer.service import NewsService
 from bot.cli.app import cli
 from bot.discord_bot.client import create_bot
 from bot.settings import Settings
-from embeddings.corpus import SOURCE_ID, read_corpus
 from embeddings.errors import CorpusError, SourceNotFoundError
-from embeddings.files import Skipped, read_source_file
+from embeddings.ingest.corpus import SOURCE_ID, read_corpus
+from embeddings.ingest.files import Skipped, read_source_file
 from tests.bot.discord_bot.test_bot import world
 from tests.robustness.conftest import finishes, run_limited, tiny_seeds
 

@@ -26,9 +26,8 @@ from click.testing import CliRunner
 from bot.answer.service import NewsService
 from bot.cli.app import cli
 from bot.settings import Settings
-from embeddings.corpus import read_corpus
 from embeddings.errors import IndexBusyError, IndexMismatchError, NewsbotError
-from embeddings.index import (
+from embeddings.index.directory import (
     BM25_DATA,
     BM25_TERMS,
     CHUNK_VECTORS,
@@ -41,6 +40,7 @@ from embeddings.index import (
     index_lock,
     load_index,
 )
+from embeddings.ingest.corpus import read_corpus
 from tests.robustness.conftest import ROOT, tiny_seeds
 
 QUESTION = "What did the mayor say about the harbour repairs?"

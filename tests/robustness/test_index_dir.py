@@ -23,7 +23,7 @@ from bot.answer.service import NewsService
 from bot.cli.app import cli
 from bot.settings import Settings
 from embeddings.errors import IndexBusyError, IndexCorruptError
-from embeddings.index import MANIFEST, index_lock
+from embeddings.index.directory import MANIFEST, index_lock
 from tests.robustness.conftest import ROOT, read_only, tiny_seeds, tree
 
 QUESTION = "What did the mayor say about the harbour repairs?"
@@ -168,7 +168,7 @@ def test_a_full_or_read_only_disk_during_a_build_is_one_line_and_the_old_index_s
         def full(*args, **kwargs):
             raise sqlite3.OperationalError("database or disk is full")
 
-        monkeypatch.setattr("embeddings.segments.write_metadata", full)
+        monkeypatch.setattr("embeddings.index.deltas.write_metadata", full)
     else:
         real_mkdir = Path.mkdir
 

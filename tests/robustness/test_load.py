@@ -239,7 +239,9 @@ def test_memory_levels_off_over_2000_questions(service: NewsService) -> None:
         if done % 1000 == 0 or done == total:
             gc.collect()
             figures[done] = rss_mb()
-        if time.perf_counter() - started > budget:
+        # The budget stops a long soak early, never before the 100 questions the bound is checked over: how long
+        # they take depends on the machine and is printed, not asserted.
+        if done >= 100 and time.perf_counter() - started > budget:
             break
     gc.collect()
     figures[done] = rss_mb()

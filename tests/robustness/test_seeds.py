@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from bot.answer.service import NewsService
 from bot.cli.app import cli
 from bot.settings import Settings
-from embeddings.corpus import MAX_ARTICLE_BYTES, read_corpus
 from embeddings.errors import ConfigError, IndexMismatchError
-from embeddings.index import load_index
+from embeddings.index.directory import load_index
+from embeddings.ingest.corpus import MAX_ARTICLE_BYTES, read_corpus
 from tests.robustness.conftest import tiny_seeds
 
 TEN_MB = 10 * 1024 * 1024

@@ -29,7 +29,7 @@ MAX_CITED = 4
 
 
 @dataclass(frozen=True)
-class Sources:
+class CitedSources:
     """What a question about an answer is answered from: the cited articles with their passages."""
 
     articles: Mapping[str, Article]
@@ -43,7 +43,7 @@ def _citation(n: int, info: SourceInfo, chunk_id: str, text: str, span: Span, sp
                     end=span[1], title=info.title, date=info.date, outlet=info.outlet, speaker=speaker)
 
 
-def _sentences(sources: Sources, source_id: str) -> list[tuple[str, Span]]:
+def _sentences(sources: CitedSources, source_id: str) -> list[tuple[str, Span]]:
     """Every sentence of an article as (chunk id, span), in text order, each once."""
     seen: dict[Span, str] = {}
     for chunk in sources.chunks.get(source_id, ()):
@@ -73,7 +73,7 @@ def _cited_sources(previous: Answer) -> list[str]:
     return list(dict.fromkeys(c.source_id for c in previous.citations))
 
 
-def about_date(question: str, previous: Answer, sources: Sources) -> Answer:
+def about_date(question: str, previous: Answer, sources: CitedSources) -> Answer:
     """When the cited articles were published, quoting the dateline where the text states it."""
     found = []
     for source_id in _cited_sources(previous):
@@ -95,7 +95,7 @@ def about_date(question: str, previous: Answer, sources: Sources) -> Answer:
     return _answer(question, previous, found, "date")
 
 
-def about_outlet(question: str, previous: Answer, sources: Sources) -> Answer:
+def about_outlet(question: str, previous: Answer, sources: CitedSources) -> Answer:
     """Which outlets the cited articles name as their sources, quoting the sentences that say so."""
     found = []
     cited_chunks = {c.chunk_id for c in previous.citations}
@@ -115,7 +115,7 @@ def _venue_rank(text: str, starts: list[int], speakers: set[str], span: Span) ->
     return span[0] not in starts, not named, min(abs(span[0] - s) for s in starts)
 
 
-def about_venue(question: str, previous: Answer, sources: Sources) -> Answer:
+def about_venue(question: str, previous: Answer, sources: CitedSources) -> Answer:
     """Where, or to whom, the cited statements were made: the sentences of their articles that say so."""
     found = []
     for source_id in _cited_sources(previous):
@@ -136,7 +136,7 @@ def about_article(question: str, previous: Answer) -> Answer:
     return _answer(question, previous, found, "article")
 
 
-def about_speaker(question: str, previous: Answer, sources: Sources) -> Answer:
+def about_speaker(question: str, previous: Answer, sources: CitedSources) -> Answer:
     """Who said it: for each cited statement with a known speaker, the sentence that names them."""
     found = []
     for citation in previous.citations:
@@ -154,7 +154,7 @@ def about_speaker(question: str, previous: Answer, sources: Sources) -> Answer:
     return _answer(question, previous, found, "speaker")
 
 
-def about_photo(question: str, previous: Answer, sources: Sources) -> Answer:
+def about_photo(question: str, previous: Answer, sources: CitedSources) -> Answer:
     """The photo credits of the cited articles, quoting their captions."""
     found = []
     for source_id in _cited_sources(previous):

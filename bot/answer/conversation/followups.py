@@ -27,7 +27,7 @@ from bot.answer.conversation.state import (
 )
 from bot.answer.names import ADJECTIVE, NAME, PERSON, CorpusNames
 from bot.answer.questions import FRAMING_WORDS, question_names
-from embeddings.lexical import STOPWORDS, tokenize
+from embeddings.terms import STOPWORDS, tokenize
 
 _SHIFT = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|so|right|alright|hm+|anyways?)[,!.]?\s+)?"
@@ -95,7 +95,7 @@ MAX_ALTERNATIVES = 6
 
 
 @dataclass(frozen=True)
-class Slot:
+class Reference:
     """A word of the question that refers back, and what it may stand for, most likely first."""
 
     start: int
@@ -165,7 +165,7 @@ def _statement_gist(focus: Focus) -> str:
     return gist + ("…" if len(words) > MAX_GIST_WORDS else "")
 
 
-def _slots(text: str, focus: Focus, mentions: list[Mention]) -> list[Slot]:
+def _slots(text: str, focus: Focus, mentions: list[Mention]) -> list[Reference]:
     """Find the pronouns and references of a follow-up and what each may stand for."""
     named = {m.name for m in mentions}
     groups = [n for n in (*focus.names, *focus.places) if n not in named]
@@ -201,7 +201,7 @@ def _slots(text: str, focus: Focus, mentions: list[Mention]) -> list[Slot]:
             options, possessive = things, word == "its"
         options = [f"{o}'s" if possessive else o for o in options[:3]]
         if options:
-            slots.append(Slot(match.start(), match.end(), tuple(options)))
+            slots.append(Reference(match.start(), match.end(), tuple(options)))
     return slots
 
 
@@ -300,7 +300,7 @@ def _complete(fragment: str, base: str, known: CorpusNames, gist: str, root: str
     return f"{upper}?", base
 
 
-def _substitute(text: str, slots: list[Slot], choice: tuple[int, ...]) -> str:
+def _substitute(text: str, slots: list[Reference], choice: tuple[int, ...]) -> str:
     out, at, used = [], 0, set()
     for slot, pick in zip(slots, choice, strict=True):
         option = slot.options[pick] if pick >= 0 else None
@@ -314,7 +314,7 @@ def _substitute(text: str, slots: list[Slot], choice: tuple[int, ...]) -> str:
     return "".join(out)
 
 
-def _choices(slots: list[Slot]) -> list[tuple[int, ...]]:
+def _choices(slots: list[Reference]) -> list[tuple[int, ...]]:
     """The ways to resolve the slots, the most salient first: the first option of each, then one change at a time."""
     first = tuple(0 for _ in slots)
     found = [first]

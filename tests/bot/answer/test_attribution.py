@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.answer.attribution import find_people, matching_people, read_voices
-from embeddings.sentences import split_sentences
+from embeddings.ingest.sentences import split_sentences
 
 pytestmark = pytest.mark.fast
 

@@ -44,3 +44,16 @@ def test_an_index_report_matches_its_schema(fake_service) -> None:
     [payload] = run_json(fake_service, "index")
     jsonschema.validate(payload, contract.BUILD_REPORT_SCHEMA)
     assert payload["up_to_date"] is True
+
+
+def test_every_declined_answer_names_its_rule_and_a_reason(fake_service) -> None:
+    questions = ("What is the capital of Australia?", "What did Crosetto say about nuclear weapons?", "???",
+                 "How many tanks has Italy sent to Ukraine?", "Who won the 2024 European football championship?")
+    payloads = [run_json(fake_service, "ask", q)[0] for q in questions]
+    for payload in payloads:
+        jsonschema.validate(payload, contract.ANSWER_SCHEMA)
+        if payload["answered"]:
+            assert payload["declined"] is None
+        else:
+            assert payload["declined"]["rule"] in contract.RULES and payload["declined"]["reason"], payload
+            assert payload["declined"]["reason"] in payload["answer"]

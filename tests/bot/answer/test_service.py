@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.answer.service import NewsService
@@ -13,7 +15,7 @@ def test_a_serving_process_searches_on_the_configured_number_of_threads(service:
     import faiss
     from threadpoolctl import threadpool_info
 
-    from embeddings.retrieval import limit_search_threads
+    from embeddings.search.retrieval import limit_search_threads
 
     assert service.settings.search_threads == 1
     assert faiss.omp_get_max_threads() == 1
@@ -28,7 +30,7 @@ def test_a_serving_process_searches_on_the_configured_number_of_threads(service:
 def test_past_the_sentence_scan_sentences_rerank_the_candidates_with_the_same_results(service: NewsService) -> None:
     from dataclasses import replace
 
-    from embeddings.retrieval import Retriever
+    from embeddings.search.retrieval import Retriever
 
     scanning = service.retriever
     reranking = Retriever(service.index, service.embedder, replace(scanning.config, max_sentence_scan=0))
@@ -77,3 +79,16 @@ def test_fast_sources_source_and_search(fake_service) -> None:
     view = fake_service.source(infos[0].source_id)
     assert view.chunks and all(view.article.text[c.start : c.end] == c.text for c in view.chunks)
     assert len(fake_service.search("troops", 3)) == 3
+
+
+@pytest.mark.fast
+def test_a_missing_or_malformed_answer_model_is_one_line_naming_its_refit(tmp_path) -> None:
+    from bot.answer.model import REFIT, load_model
+
+    with pytest.raises(ConfigError, match=re.escape(REFIT)):
+        load_model(tmp_path / "absent.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{\"rank\": {}}", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(REFIT)) as caught:
+        load_model(broken)
+    assert "\n" not in str(caught.value)

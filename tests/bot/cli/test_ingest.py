@@ -16,7 +16,7 @@ from bot.answer.service import NewsService
 from bot.cli.app import cli
 from bot.settings import Settings
 from embeddings.errors import IndexMismatchError
-from tests.embeddings.readers.conftest import EXPORTS, FEEDS, INGEST, PAGES
+from tests.embeddings.ingest.readers.conftest import EXPORTS, FEEDS, INGEST, PAGES
 
 pytestmark = pytest.mark.fast
 FILES = sorted([*PAGES.iterdir(), *FEEDS.iterdir(), *EXPORTS.iterdir()])
@@ -128,7 +128,7 @@ def test_staleness_follows_the_original_file(newsroom, tmp_path: Path, fake_embe
     settings = service.settings.with_overrides(seeds_dir=seeds, index_dir=index)
     with monkeypatch.context() as patch:
         # The check hashes the pages' bytes; an unchanged page is never extracted again.
-        patch.setattr("embeddings.readers.html._extract", lambda text: pytest.fail("page extracted again"))
+        patch.setattr("embeddings.ingest.readers.html._extract", lambda text: pytest.fail("page extracted again"))
         NewsService(settings, fake_embedder).load()  # the copied index is current
     page = seeds / "storm-warning.html"
     page.write_bytes(page.read_bytes().replace(b"80mph", b"85mph"))

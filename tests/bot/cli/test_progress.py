@@ -50,7 +50,7 @@ def test_other_libraries_say_warnings_only_unless_asked() -> None:
     level, handlers = root.level, list(root.handlers)
     try:
         configure_logging("INFO")
-        assert logging.getLogger("embeddings.index").isEnabledFor(logging.INFO)
+        assert logging.getLogger("embeddings.index.directory").isEnabledFor(logging.INFO)
         assert not logging.getLogger("onnx_ir.passes.common").isEnabledFor(logging.INFO)
         assert logging.getLogger("onnx_ir.passes.common").isEnabledFor(logging.WARNING)
         configure_logging("INFO", verbosity=1)

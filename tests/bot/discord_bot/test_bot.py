@@ -42,13 +42,28 @@ class RecordingService:
         return self.inner.ask(question, context, prefer)
 
     def converse(self, question: str, conversation=None):
-        from bot.answer.conversation import turn as converse
+        from bot.answer.conversation import turn
 
-        return converse.take_turn(self, question, conversation)
+        return turn.take_turn(RecordingAnswering(self.inner.answering(), self.asked), question, conversation)
 
     def reindex(self, *args, **kwargs):
         self.reindexed += 1
         return self.inner.reindex(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+class RecordingAnswering:
+    """A turn's answering (bot/answer/pipeline.py Answering), recording how it was asked."""
+
+    def __init__(self, inner, asked: list[tuple[str, str | None]]) -> None:
+        self.inner = inner
+        self.asked = asked
+
+    def ask(self, question: str, context: str | None = None, prefer=None):
+        self.asked.append((question, context))
+        return self.inner.ask(question, context, prefer)
 
     def __getattr__(self, name: str):
         return getattr(self.inner, name)

@@ -169,7 +169,7 @@ def test_same_vectors_as_sentence_transformers_on_every_chunk(service: NewsServi
 def test_identical_top5_faiss_results(service: NewsService, real_embedder, onnx_encoder: OnnxQueryEncoder) -> None:
     import faiss
 
-    from embeddings.vectors import passage_vectors
+    from embeddings.index.vectors import passage_vectors
 
     index = service.index
     questions = twenty_questions()

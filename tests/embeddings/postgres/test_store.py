@@ -63,7 +63,7 @@ def test_search_and_answers_are_the_embedded_stores(pg_url, fake_service, fake_e
 def test_bm25_read_from_the_top_of_the_postings_is_the_exact_ranking(pg_url, fake_service, fake_embedder,
                                                                     monkeypatch) -> None:
     from embeddings.postgres import serving
-    from embeddings.retrieval import RetrievalConfig, Retriever
+    from embeddings.search.retrieval import RetrievalConfig, Retriever
 
     pg = pg_service(pg_url, fake_service, fake_embedder)
     # Lists cut after a handful of postings: the threshold check fails and the search reads deeper, as at scale.
@@ -180,7 +180,7 @@ def test_a_reader_keeps_its_generation_until_it_sees_the_switch(pg_url, fake_ser
 
 
 def replace_inputs():
-    from embeddings.stores import SearchInputs
+    from embeddings.search.interface import SearchInputs
 
     return SearchInputs({}, {}, [], {}, {})
 

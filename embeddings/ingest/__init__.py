@@ -1,0 +1,1 @@
+"""Ingestion: files read safely, pages, feeds and exports extracted, chrome cleaned, sentences split, chunks cut."""

@@ -1,0 +1,42 @@
+"""The embedded store's search side: FAISS beside BM25 in a worker thread gives the same rankings."""
+
+from __future__ import annotations
+
+import threading
+
+import faiss
+import pytest
+
+from embeddings.search.embedded import EmbeddedSearch
+from embeddings.search.retrieval import Retriever
+
+QUESTIONS = ("What did Crosetto say about troops?", "How many people has Ukraine lost?",
+             "Which newspaper interviewed Crosetto in March?", "peace talks", "zzz unknown words")
+
+
+@pytest.mark.fast
+def test_faiss_beside_bm25_gives_the_sequential_search_s_inputs_and_hits(fake_service) -> None:
+    index, embedder = fake_service.index, fake_service.embedder
+    sequential = Retriever(index, embedder)
+    overlapped = Retriever(index, embedder)
+    overlapped.source = EmbeddedSearch(index, overlapped.config.max_sentence_scan, overlap_min_chunks=0)
+    assert not sequential.source._overlap and overlapped.source._overlap
+    for question in QUESTIONS:
+        vector = sequential.embed_query(question)
+        for mode in ("hybrid", "dense", "lexical"):
+            ours = overlapped.source.inputs(question, vector, 10, mode)
+            theirs = sequential.source.inputs(question, vector, 10, mode)
+            assert (ours.dense, ours.lexical, ours.sentence) == (theirs.dense, theirs.lexical, theirs.sentence)
+        assert ([(h.chunk.chunk_id, h.score) for h in overlapped.search(question, 5, query_vector=vector)]
+                == [(h.chunk.chunk_id, h.score) for h in sequential.search(question, 5, query_vector=vector)])
+
+
+@pytest.mark.fast
+def test_the_worker_threads_keep_the_serving_thread_count_and_are_made_once(fake_service) -> None:
+    search = EmbeddedSearch(fake_service.index, 20_000, overlap_min_chunks=0)
+    counts: list[int] = []
+    pool = search._workers()
+    assert search._workers() is pool
+    assert pool.submit(lambda: (counts.append(faiss.omp_get_max_threads()), threading.current_thread().name)
+                       ).result()[1].startswith("newsbot-faiss")
+    assert counts == [faiss.omp_get_max_threads()]
