@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -28,6 +29,7 @@ from bot.cli.progress import TerminalProgress
 from bot.cli.render import render_answer, render_hits, render_source, render_sources, render_timeline
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
+from embeddings.progress import Report
 
 log = logging.getLogger("newsbot")
 
@@ -106,23 +108,30 @@ def index(ctx: click.Context, seeds: Path | None, rebuild: bool, quiet: bool, as
         state.pop("service", None)
     service = _service(ctx)
 
-    phases = TerminalProgress(enabled=False if quiet or as_json else None)
-
-    def progress(message: str) -> None:
-        if not quiet and not as_json:
-            phases.close()  # a message starts on a line of its own, after the phase drawn so far
-            click.echo(message, err=True)
-
-    try:
-        report = service.reindex(rebuild=rebuild, report=progress, progress=phases)
-    finally:
-        phases.close()
+    with _build_output(quiet or as_json) as (say, phases):
+        report = service.reindex(rebuild=rebuild, report=say, progress=phases)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
         _emit(build_report_json(report))
     else:
         click.echo(report.summary())
+
+
+@contextlib.contextmanager
+def _build_output(silent: bool) -> Iterator[tuple[Report, TerminalProgress]]:
+    """A build's messages on stderr and its phases drawn on a terminal (neither when silent), closed at the end."""
+    phases = TerminalProgress(enabled=False if silent else None)
+
+    def say(message: str) -> None:
+        if not silent:
+            phases.close()  # a message starts on a line of its own, after the phase drawn so far
+            click.echo(message, err=True)
+
+    try:
+        yield say, phases
+    finally:
+        phases.close()
 
 
 @cli.command()
@@ -138,17 +147,8 @@ def add(ctx: click.Context, paths: tuple[Path, ...], seeds: Path | None, quiet: 
         state["settings"] = _settings(ctx).with_overrides(seeds_dir=seeds)
         state.pop("service", None)
 
-    phases = TerminalProgress(enabled=False if quiet or as_json else None)
-
-    def progress(message: str) -> None:
-        if not quiet and not as_json:
-            phases.close()  # a message starts on a line of its own, after the phase drawn so far
-            click.echo(message, err=True)
-
-    try:
-        added, report = _service(ctx).add(list(paths), report=progress, progress=phases)
-    finally:
-        phases.close()
+    with _build_output(quiet or as_json) as (say, phases):
+        added, report = _service(ctx).add(list(paths), report=say, progress=phases)
     for warning in (*added.warnings, *report.warnings):
         click.echo(f"warning: {warning}", err=True)
     if as_json:
