@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.errors import CorpusError
-from embeddings.ingest.corpus import READERS, SUFFIXES, decode_seed, parse_article
+from embeddings.ingest.corpus import READERS, SUFFIXES, check_seeds_dir, decode_seed, parse_article
 from embeddings.ingest.readers.common import Extracted, ReadLimits
 
 
@@ -42,6 +42,7 @@ def read_bytes(name: str, raw: bytes, limits: ReadLimits) -> Extracted:
 
 def add_files(seeds_dir: Path, paths: Sequence[Path], limits: ReadLimits) -> Added:
     """Copy the files that hold at least one article into the seeds directory; say why each other one is not."""
+    check_seeds_dir(seeds_dir)
     copied: list[tuple[str, int]] = []
     unchanged: list[str] = []
     warnings: list[str] = []

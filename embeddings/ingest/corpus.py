@@ -12,6 +12,7 @@ from pathlib import Path
 
 from embeddings.calendar import MONTH_NAMES, MONTH_NUMBER
 from embeddings.errors import CorpusError
+from embeddings.index.layout import FAISS_INDEX
 from embeddings.ingest.chrome import classify, reads_as_prose
 from embeddings.ingest.files import Skipped, read_source_file
 from embeddings.ingest.readers.common import MAX_ARTICLE_BYTES, SOURCE_ID, Extracted, ReadLimits
@@ -25,6 +26,8 @@ from embeddings.progress import Progress, silent
 from embeddings.records import Article, Span
 
 METADATA_FILE = "metadata.json"
+# An index generation holds its manifest beside its FAISS index (embeddings/index/layout.py): never a seeds directory.
+_INDEX_FILES = ("manifest.json", FAISS_INDEX)
 # Besides *.txt (read below): each suffix's reader, from (file name, bytes, limits) to articles and warnings.
 READERS = {**dict.fromkeys(PAGE_SUFFIXES, read_html), **dict.fromkeys(FEED_SUFFIXES, read_feed),
            **dict.fromkeys(EXPORT_SUFFIXES, read_export)}
@@ -258,6 +261,20 @@ def decode_seed(path: Path, raw: bytes) -> tuple[str | None, str | None]:
     return text.removeprefix("\ufeff") if text.startswith("\ufeff") else text, None
 
 
+def check_seeds_dir(seeds_dir: Path) -> None:
+    """Refuse a seeds directory that is an index, or inside one: reading it as articles, or adding files to it, would
+    rewrite the index from its own files."""
+    try:
+        here = seeds_dir.resolve()
+        index = next((d for d in (here, *here.parents) if all((d / name).is_file() for name in _INDEX_FILES)), None)
+    except (OSError, RuntimeError):  # a symlink loop: reading it fails later, with its own message
+        return
+    if index is not None:
+        where = "is" if index == here else f"is inside {index}, which is"
+        raise CorpusError(f"the seeds directory {seeds_dir} {where} a newsbot index, not a directory of articles: "
+                          "set --seeds or NEWSBOT_SEEDS_DIR to the articles' directory")
+
+
 def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limits: ReadLimits | None = None,
                 known: Mapping[str, str] | None = None, progress: Progress = silent) -> CorpusLoad:
     """Read every article of a seeds directory: `*.txt` files (over `max_bytes` skipped), then pages, feeds and
@@ -265,6 +282,7 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limi
     and pages come back as stubs without text, not parsed again: for staleness checks and incremental builds."""
     if not seeds_dir.is_dir():
         raise CorpusError(f"seeds directory not found: {seeds_dir}")
+    check_seeds_dir(seeds_dir)
     metadata = read_metadata(seeds_dir)
     articles: list[Article] = []
     warnings: list[str] = []
