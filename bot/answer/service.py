@@ -232,8 +232,9 @@ class NewsService:
         return added, self.reindex(report=report, progress=progress)
 
     def reindex(self, rebuild: bool = False, report: Report | None = None,
-                progress: Progress = silent) -> BuildReport:
-        """Bring the index in line with the seeds, then swap the new one in; questions meanwhile use the old.
+                progress: Progress = silent, allow_shrink: bool = False) -> BuildReport:
+        """Bring the index in line with the seeds, then swap the new one in; questions meanwhile use the old. A build
+        that would remove most of the index's articles is refused unless `allow_shrink`.
 
         Articles the index already holds unchanged are hashed, not parsed again (the build takes them from the
         index, or reads them again if it cannot).
@@ -250,7 +251,7 @@ class NewsService:
                 log.warning("%s", warning)
         result = self.backend.build(corpus.articles, self.embedder, self.settings.chunker, rebuild=rebuild,
                                     warnings=corpus.warnings, report=report, progress=progress,
-                                    reread=lambda: self.read_corpus().articles)
+                                    reread=lambda: self.read_corpus().articles, allow_shrink=allow_shrink)
         if not result.up_to_date or self._library is None:
             opened = self._open()
             with self._lock:

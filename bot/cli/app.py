@@ -97,11 +97,14 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
 @cli.command()
 @click.option("--seeds", type=click.Path(path_type=Path), help="Seeds directory [NEWSBOT_SEEDS_DIR].")
 @click.option("--rebuild", is_flag=True, help="Re-embed everything instead of reusing vectors.")
+@click.option("--allow-shrink", is_flag=True, help="Build even when most of the index's articles would be removed.")
 @click.option("--quiet", is_flag=True, help="Print only warnings and the summary line.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def index(ctx: click.Context, seeds: Path | None, rebuild: bool, quiet: bool, as_json: bool) -> None:
-    """Build or update the index; only new or changed articles are embedded."""
+def index(ctx: click.Context, seeds: Path | None, rebuild: bool, allow_shrink: bool, quiet: bool,
+          as_json: bool) -> None:
+    """Build or update the index; only new or changed articles are embedded. A build that would remove most of the
+    index's articles (a wrong or empty seeds directory) is refused unless --allow-shrink."""
     state = ctx.find_root().obj
     if seeds is not None:
         state["settings"] = _settings(ctx).with_overrides(seeds_dir=seeds)
@@ -109,7 +112,7 @@ def index(ctx: click.Context, seeds: Path | None, rebuild: bool, quiet: bool, as
     service = _service(ctx)
 
     with _build_output(quiet or as_json) as (say, phases):
-        report = service.reindex(rebuild=rebuild, report=say, progress=phases)
+        report = service.reindex(rebuild=rebuild, report=say, progress=phases, allow_shrink=allow_shrink)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:

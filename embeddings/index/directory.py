@@ -57,6 +57,7 @@ from embeddings.index.manifest import (
     MANIFEST,
     article_changes,
     check_manifest,
+    check_shrink,
     corpus_digest,
     expected_manifest_fields,
     read_manifest,
@@ -239,8 +240,10 @@ def build_index(
     report: Report | None = None,
     progress: Progress = silent,
     reread: Callable[[], Sequence[Article]] | None = None,
+    allow_shrink: bool = False,
 ) -> BuildReport:
-    """Bring the index in line with the articles, embedding only what is new or changed.
+    """Bring the index in line with the articles, embedding only what is new or changed; a build that would remove
+    most of the index's articles is refused unless `allow_shrink` (manifest.check_shrink).
 
     Articles may be stubs (Article.is_stub: unchanged, read for their hash only); a whole index written takes them
     from the previous index, or reads them again with `reread` when it cannot give them. A build that only adds
@@ -257,6 +260,7 @@ def build_index(
         indexed = (manifest or {}).get("articles", {})
         current = {a.source_id: a.content_hash for a in articles}
         added, removed, changed, unchanged = article_changes(indexed, current)
+        check_shrink(indexed, removed, str(index_dir), allow_shrink)
         compatible = manifest is not None and all(
             manifest.get(k) == v for k, v in expected_manifest_fields(model, chunker).items()
         )

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from embeddings.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from embeddings.ingest.files import Skipped, read_source_file
 from embeddings.records import Article, ChunkerConfig
 
@@ -100,6 +100,17 @@ def article_changes(indexed: Mapping[str, str], current: Mapping[str, str]) -> t
     changed = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] != indexed[k]))
     unchanged = tuple(sorted(k for k in current.keys() & indexed.keys() if current[k] == indexed[k]))
     return added, removed, changed, unchanged
+
+
+def check_shrink(indexed: Mapping[str, str], removed: Sequence[str], where: str, allow: bool) -> None:
+    """Refuse a build that would remove most of an index's articles unless `allow`: a seeds directory set wrong (an
+    empty one, another project's) must not empty an index that took an hour to embed."""
+    if allow or not indexed or 2 * len(removed) <= len(indexed):
+        return
+    shown = ", ".join(removed[:5]) + (f" and {len(removed) - 5} more" if len(removed) > 5 else "")
+    raise CorpusError(f"this build would remove {len(removed)} of the {len(indexed)} articles of the index at "
+                      f"{where} ({shown}), keeping {len(indexed) - len(removed)}: check the seeds directory, or run "
+                      "`newsbot index --allow-shrink` if that is meant")
 
 
 def stale_articles(manifest: dict, articles: Sequence[Article]) -> list[str]:

@@ -15,7 +15,7 @@ from psycopg import sql
 from embeddings.encoders import Embedder
 from embeddings.errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from embeddings.index.directory import BuildReport
-from embeddings.index.manifest import article_changes, expected_manifest_fields
+from embeddings.index.manifest import article_changes, check_shrink, expected_manifest_fields
 from embeddings.index.vectors import Reusable, plan_vectors
 from embeddings.ingest.chunking import chunk_articles
 from embeddings.postgres.connection import Database
@@ -138,8 +138,9 @@ class PostgresBackend:
 
     def build(self, articles: Sequence[Article], embedder: Embedder, chunker: ChunkerConfig, *, rebuild: bool = False,
               warnings: Sequence[str] = (), report: Report | None = None, progress: Progress = silent,
-              reread: Callable[[], Sequence[Article]] | None = None) -> BuildReport:
-        """Bring the index in line with the articles, embedding only what is new or changed."""
+              reread: Callable[[], Sequence[Article]] | None = None, allow_shrink: bool = False) -> BuildReport:
+        """Bring the index in line with the articles, embedding only what is new or changed (refusing to remove most
+        of them unless `allow_shrink`)."""
         say = report or (lambda message: None)
         articles = sorted(articles, key=lambda a: a.source_id)
         model = embedder.model_name
@@ -148,6 +149,7 @@ class PostgresBackend:
             indexed = (manifest or {}).get("articles", {})
             current = {a.source_id: a.content_hash for a in articles}
             added, removed, changed, unchanged = article_changes(indexed, current)
+            check_shrink(indexed, removed, self.db.where, allow_shrink)
             compatible = manifest is not None and manifest.get("store_version") == STORE_VERSION and all(
                 manifest.get(k) == v for k, v in expected_manifest_fields(model, chunker).items())
             if compatible and not rebuild and not (added or removed or changed):

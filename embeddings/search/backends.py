@@ -46,12 +46,12 @@ class DirectoryBackend:
 
     def build(self, articles: Sequence[Article], embedder: Embedder, chunker: ChunkerConfig, *, rebuild: bool = False,
               warnings: Sequence[str] = (), report: Report | None = None, progress: Progress = silent,
-              reread: Callable[[], Sequence[Article]] | None = None) -> BuildReport:
+              reread: Callable[[], Sequence[Article]] | None = None, allow_shrink: bool = False) -> BuildReport:
         """Write a new generation directory (or, for added articles only, a delta segment) and switch to it."""
         from embeddings.index.directory import build_index
 
         return build_index(articles, embedder, chunker, self.index_dir, rebuild=rebuild, warnings=warnings,
-                           report=report, progress=progress, reread=reread)
+                           report=report, progress=progress, reread=reread, allow_shrink=allow_shrink)
 
     def close(self) -> None:
         """Nothing to release: the arrays are memory-mapped."""

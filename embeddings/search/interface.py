@@ -147,9 +147,10 @@ class IndexBackend(Protocol):
 
     def build(self, articles: Sequence[Article], embedder: Embedder, chunker: ChunkerConfig, *, rebuild: bool = False,
               warnings: Sequence[str] = (), report: Report | None = None, progress: Progress = silent,
-              reread: Callable[[], Sequence[Article]] | None = None) -> BuildReport:
+              reread: Callable[[], Sequence[Article]] | None = None, allow_shrink: bool = False) -> BuildReport:
         """Bring the index in line with the articles, write a new generation and switch to it; report each phase
-        to `progress`. Articles may be stubs (Article.is_stub: unchanged, hashed only), `reread` gives them whole."""
+        to `progress`. Articles may be stubs (Article.is_stub: unchanged, hashed only), `reread` gives them whole.
+        A build that would remove most of the index's articles is refused (CorpusError) unless `allow_shrink`."""
 
     def close(self) -> None:
         """Release connections."""
