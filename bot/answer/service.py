@@ -29,7 +29,7 @@ from embeddings.encoders.onnx_runtime import ENCODER_DIR
 from embeddings.errors import CorpusError, IndexMismatchError, NewsbotError, SourceNotFoundError
 from embeddings.index.directory import BuildReport
 from embeddings.index.manifest import stale_articles
-from embeddings.ingest.add import Added, add_files
+from embeddings.ingest.add import Added, add_files, held
 from embeddings.ingest.corpus import SOURCE_ID, CorpusLoad, read_corpus
 from embeddings.progress import Progress, Report, silent
 from embeddings.records import Hit, SourceInfo
@@ -225,11 +225,15 @@ class NewsService:
 
     def add(self, paths: Sequence[Path], report: Report | None = None,
             progress: Progress = silent) -> tuple[Added, BuildReport]:
-        """Copy files into the seeds directory and bring the index in line with them, in one step."""
+        """Copy files into the seeds directory and bring the index in line with them, in one step; each file is
+        counted by the articles the index then holds from it."""
         added = add_files(self.settings.seeds_dir, paths, self.settings.read_limits)
         if not added.copied and not added.unchanged:
             raise CorpusError("nothing added: " + "; ".join(added.warnings[:3] or ["no files given"]))
-        return added, self.reindex(report=report, progress=progress)
+        result = self.reindex(report=report, progress=progress)
+        # What add reports is what the index holds: an article the build skipped is not counted as added.
+        indexed = self.backend.read_manifest().get("articles")
+        return held(added, indexed if isinstance(indexed, dict) else {}), result
 
     def reindex(self, rebuild: bool = False, report: Report | None = None,
                 progress: Progress = silent, allow_shrink: bool = False) -> BuildReport:

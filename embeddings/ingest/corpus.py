@@ -261,6 +261,14 @@ def decode_seed(path: Path, raw: bytes) -> tuple[str | None, str | None]:
     return text.removeprefix("\ufeff") if text.startswith("\ufeff") else text, None
 
 
+def name_problem(name: str) -> str | None:
+    """Return why a `.txt` file's name cannot be an article's source id (its stem), or None."""
+    if SOURCE_ID.fullmatch(Path(name).stem):
+        return None
+    shown = name if name.isprintable() else ascii(name)  # one line, whatever the name
+    return f"{shown}: file name is not a valid source id, skipped"
+
+
 def check_seeds_dir(seeds_dir: Path) -> None:
     """Refuse a seeds directory that is an index, or inside one: reading it as articles, or adding files to it, would
     rewrite the index from its own files."""
@@ -291,9 +299,8 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limi
     for number, path in enumerate(paths, start=1):
         if number % 200 == 0 or number == len(paths):
             progress("read", number, len(paths), "files")
-        if not SOURCE_ID.fullmatch(path.stem):
-            shown = path.name if path.name.isprintable() else ascii(path.name)  # one line, whatever the name
-            warnings.append(f"{shown}: file name is not a valid source id, skipped")
+        if problem := name_problem(path.name):
+            warnings.append(problem)
             continue
         raw = read_source_file(path, seeds_dir, max_bytes)
         if isinstance(raw, Skipped):
