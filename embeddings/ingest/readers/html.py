@@ -34,6 +34,7 @@ READER_VERSION = "html-1"
 # Fewer characters of article text than this is a section front, an error page or a paywall, not an article.
 MIN_ARTICLE_CHARS = 200
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I)
+_NOT_PAGE_ENCODINGS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "utf-7"})
 _XML_CHARSET = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""", re.I)
 # Page parts that trafilatura may keep but that are never the article (bounded so no container of the article
 # itself is pruned: an element holding many paragraphs is left alone).
@@ -65,10 +66,17 @@ def decode_page(name: str, raw: bytes) -> tuple[str | None, str | None]:
         codec = codecs.lookup("cp1252" if label.lower() in ("iso-8859-1", "latin-1", "us-ascii") else label)
     except LookupError:
         return None, f"{name}: not UTF-8 and its charset {label!r} is unknown, skipped"
-    if codec.name in ("utf-8", "utf-8-sig"):
+    # As browsers do: a page that states UTF-16 or UTF-32 in an ASCII <meta> cannot be either, so it is UTF-8.
+    if codec.name in ("utf-8", "utf-8-sig") or codec.name.startswith(("utf-16", "utf-32")):
         return raw.decode("utf-8", "replace"), f"{name}: invalid UTF-8 (byte {position}), bad bytes replaced"
-    # Browsers read latin-1 labels as windows-1252; so does this reader.
-    return raw.decode(codec.name, "replace"), f"{name}: not UTF-8, decoded as {label} (its meta charset)"
+    # Python's codec registry also holds transforms (rot13, hex), IDNA and escapes: no page is written in those.
+    if not getattr(codec, "_is_text_encoding", True) or codec.name in _NOT_PAGE_ENCODINGS:
+        return None, f"{name}: not UTF-8 and its charset {label!r} is not a text encoding of pages, skipped"
+    try:
+        # Browsers read latin-1 labels as windows-1252; so does this reader.
+        return raw.decode(codec.name, "replace"), f"{name}: not UTF-8, decoded as {label} (its meta charset)"
+    except (UnicodeError, LookupError, ValueError) as exc:  # a codec that refuses "replace" or these bytes
+        return None, f"{name}: not UTF-8 and cannot be decoded as its charset {label!r} ({type(exc).__name__}), skipped"
 
 
 def read_html(name: str, raw: bytes, limits: ReadLimits, known: Mapping[str, str] | None = None) -> Extracted:
