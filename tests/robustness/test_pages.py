@@ -50,3 +50,70 @@ def test_no_codec_name_makes_decoding_a_page_raise() -> None:
         text, warning = decode_page("p.html", f'<meta charset="{label}"><p>'.encode() + raw)
         assert warning and warning.startswith("p.html: "), label
         assert text is None or isinstance(text, str)
+
+
+def big_item_feed(item_bytes: int) -> bytes:
+    paragraph = f"<p>{PARAGRAPH}</p>"
+    body = paragraph * (item_bytes // len(paragraph))
+    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>Ledger</title><link>https://ledger.example/</link>'
+            f'<item><title>Huge</title><guid>huge</guid><description><![CDATA[{body}]]></description></item>'
+            f'<item><title>Pier</title><guid>pier</guid><description>{PARAGRAPH * 3}</description></item>'
+            '</channel></rss>').encode()
+
+
+def test_a_feed_item_over_the_article_limit_is_refused_before_it_is_processed(monkeypatch) -> None:
+    import feedparser.sanitizer
+    import feedparser.urls
+
+    from embeddings.ingest.readers.common import ReadLimits
+    from embeddings.ingest.readers.feeds import read_feed
+
+    def whole_item(*args, **kwargs):
+        raise AssertionError("an item was processed whole before its size was checked")
+
+    # feedparser sanitized and resolved every item whole before the article limit applied: minutes and a gigabyte
+    # for one 50 MB item.
+    monkeypatch.setattr(feedparser.sanitizer, "_sanitize_html", whole_item)
+    monkeypatch.setattr(feedparser.urls, "resolve_relative_uris", whole_item)
+    reading = read_feed("ledger.xml", big_item_feed(8_000_000), ReadLimits(max_article_bytes=1_000_000))
+    assert [a.title for a in reading.articles] == ["Pier"]
+    [warning] = reading.warnings
+    assert warning.startswith("ledger.xml item 1: 7,99") and warning.endswith(" characters, over the 1,000,000 limit "
+                                                                             "(NEWSBOT_MAX_ARTICLE_BYTES), skipped")
+
+
+def many_paragraphs(count: int) -> bytes:
+    paragraphs = "".join(f"<p>{PARAGRAPH}Item {n}.</p>\n" for n in range(count))
+    return f"<html><head><title>Pier</title></head><body><article>{paragraphs}</article></body></html>".encode()
+
+
+def test_a_page_of_too_many_elements_is_refused_before_extraction(monkeypatch) -> None:
+    import trafilatura
+
+    from embeddings.ingest.readers.common import ReadLimits
+    from embeddings.ingest.readers.html import MAX_PAGE_ELEMENTS, read_html
+
+    extract = trafilatura.bare_extraction
+    calls: list[int] = []
+    monkeypatch.setattr(trafilatura, "bare_extraction", lambda *a, **k: calls.append(1) or extract(*a, **k))
+    raw = many_paragraphs(80_000)  # 9 MB, under the page limit; extraction time grows faster than the page
+    reading = read_html("long.html", raw, ReadLimits())
+    assert not reading.articles and not calls
+    assert reading.warnings == (f"long.html: 80,005 HTML elements, more than a page of one article holds "
+                                f"({MAX_PAGE_ELEMENTS:,}), skipped",)
+    reading = read_html("fine.html", many_paragraphs(2_000), ReadLimits())  # a long article still extracts
+    assert len(reading.articles) == 1 and calls == [1]
+
+
+def test_index_with_a_huge_item_and_a_huge_page_ends_with_warnings(tmp_path: Path, fake_embedder) -> None:
+    from tests.robustness.conftest import finishes
+
+    seeds = tiny_seeds(tmp_path / "seeds", 2)
+    (seeds / "ledger.xml").write_bytes(big_item_feed(3_000_000))
+    (seeds / "long.html").write_bytes(many_paragraphs(60_000))
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", feedback_db=tmp_path / "feedback.sqlite3")
+    result = finishes(lambda: invoke(settings, fake_embedder, "index"), within=120)  # a bound, not a timing
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any(line.startswith("warning: ledger.xml item 1: ") and "over the" in line for line in warnings)
+    assert any(line.startswith("warning: long.html: 60,005 HTML elements") for line in warnings)
