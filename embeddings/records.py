@@ -27,6 +27,9 @@ class Article:
     content_hash: str = ""
     url: str | None = None
     author: str | None = None
+    # For an article of a feed or an export: (file name, the file's digest, the ids of every article the file holds),
+    # recorded in the index manifest so that an unchanged file is checked by its hash, not parsed again.
+    origin: tuple[str, str, tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_stub(self) -> bool:

@@ -93,7 +93,7 @@ class NewsService:
             if check_corpus and self.settings.seeds_dir.is_dir():
                 # Pages whose bytes still match the index are not extracted again: only ids and hashes are compared.
                 known = manifest.get("articles") if isinstance(manifest.get("articles"), dict) else None
-                stale = stale_articles(manifest, self.read_corpus(known).articles)
+                stale = stale_articles(manifest, self.read_corpus(known, sources=manifest.get("sources")).articles)
                 if stale:
                     raise IndexMismatchError(
                         f"the index is older than the seeds ({len(stale)} articles changed: "
@@ -218,10 +218,12 @@ class NewsService:
             "index_built": index.manifest.get("created_at"),
         }
 
-    def read_corpus(self, known: dict[str, str] | None = None, progress: Progress = silent) -> CorpusLoad:
-        """Read the seeds as configured: the same articles for the staleness check and for indexing."""
+    def read_corpus(self, known: dict[str, str] | None = None, progress: Progress = silent,
+                    sources: object = None) -> CorpusLoad:
+        """Read the seeds as configured: the same articles for the staleness check and for indexing; with the index's
+        `known` hashes and `sources` record, unchanged files are hashed, not parsed again."""
         return read_corpus(self.settings.seeds_dir, self.settings.max_article_bytes, self.settings.read_limits,
-                           known, progress)
+                           known, progress, sources if isinstance(sources, dict) else None)
 
     def add(self, paths: Sequence[Path], report: Report | None = None,
             progress: Progress = silent) -> tuple[Added, BuildReport]:
@@ -243,12 +245,13 @@ class NewsService:
         Articles the index already holds unchanged are hashed, not parsed again (the build takes them from the
         index, or reads them again if it cannot).
         """
-        known = None
+        known, sources = None, None
         if not rebuild:
             with contextlib.suppress(NewsbotError):
-                indexed = self.backend.read_manifest().get("articles")
+                manifest = self.backend.read_manifest()
+                indexed, sources = manifest.get("articles"), manifest.get("sources")
                 known = indexed if isinstance(indexed, dict) else None
-        corpus = self.read_corpus(known, progress)
+        corpus = self.read_corpus(known, progress, sources)
         if report is None:
             # A caller with its own reporter (the CLI) prints them from the BuildReport: once, not twice.
             for warning in corpus.warnings:

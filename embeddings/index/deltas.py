@@ -39,7 +39,7 @@ from embeddings.index.layout import (
     SENTENCE_VECTORS,
 )
 from embeddings.index.lexical import BM25, BM25Arrays, BM25Builder
-from embeddings.index.manifest import MANIFEST, corpus_digest
+from embeddings.index.manifest import MANIFEST, corpus_digest, source_files
 from embeddings.index.metadata import MetadataStore, SentenceRows, write_metadata
 from embeddings.index.vectors import embed_texts, export_encoder, passage_vectors, sentence_plan
 from embeddings.progress import Progress, Report, silent
@@ -366,6 +366,7 @@ def append_delta(index_dir: Path, manifest: dict, articles: list[Article], chunk
                    "deltas": [*(manifest.get("deltas") or []),
                               delta_record(generation, directory, count, len(sentence_vectors), len(articles))],
                    "articles": hashes,
+                   "sources": source_files(articles, manifest.get("sources")),
                    "corpus_hash": corpus_digest([Article(k, "", content_hash=v) for k, v in hashes.items()]),
                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         if updated.get("encoder") is None:

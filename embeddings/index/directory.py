@@ -8,7 +8,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,7 @@ from embeddings.index.manifest import (
     corpus_digest,
     expected_manifest_fields,
     read_manifest,
+    source_files,
 )
 from embeddings.index.metadata import LazyArticles, LazyChunks, MetadataStore
 from embeddings.index.vectors import embed_texts, export_encoder, passage_vectors, sentence_plan
@@ -308,7 +309,7 @@ def _whole(articles: list[Article], reuse: _Reusable | None,
     try:
         if reuse is None:
             raise KeyError("no previous index")
-        return [reuse.index.articles[a.source_id] if a.is_stub else a for a in articles]
+        return [replace(reuse.index.articles[a.source_id], origin=a.origin) if a.is_stub else a for a in articles]
     except KeyError:
         if reread is None:
             raise
@@ -412,6 +413,7 @@ def _write_generation(
             "sentences": len(sentence_vectors),
             "corpus_hash": corpus_digest(articles),
             "articles": {a.source_id: a.content_hash for a in articles},
+            "sources": source_files(articles),
             "files": {name: file_sha256(generation / name) for name in DATA_FILES},
             "deltas": [],
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

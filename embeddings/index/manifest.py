@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from embeddings.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
@@ -120,6 +120,17 @@ def stale_articles(manifest: dict, articles: Sequence[Article]) -> list[str]:
     return sorted((*added, *removed, *changed))
 
 
+
+
+def source_files(articles: Iterable[Article], previous: Mapping[str, object] | None = None) -> dict[str, object]:
+    """Return the manifest's "sources": each feed or export the articles came from, by name, with its digest and the
+    ids it holds (Article.origin), over the `previous` record's files."""
+    sources = dict(previous or {})
+    for article in articles:
+        if article.origin is not None:
+            name, file_digest, ids = article.origin
+            sources[name] = {"digest": file_digest, "ids": list(ids)}
+    return sources
 
 
 def corpus_digest(articles: Sequence[Article]) -> str:

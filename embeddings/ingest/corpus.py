@@ -7,7 +7,8 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from importlib.metadata import version
 from pathlib import Path
 
 from embeddings.calendar import MONTH_NAMES, MONTH_NUMBER
@@ -15,9 +16,11 @@ from embeddings.errors import CorpusError
 from embeddings.index.layout import FAISS_INDEX
 from embeddings.ingest.chrome import classify, reads_as_prose
 from embeddings.ingest.files import Skipped, read_source_file
-from embeddings.ingest.readers.common import MAX_ARTICLE_BYTES, SOURCE_ID, Extracted, ReadLimits
+from embeddings.ingest.readers.common import MAX_ARTICLE_BYTES, SOURCE_ID, Extracted, ReadLimits, digest
+from embeddings.ingest.readers.exports import READER_VERSION as EXPORT_VERSION
 from embeddings.ingest.readers.exports import SUFFIXES as EXPORT_SUFFIXES
 from embeddings.ingest.readers.exports import read_export
+from embeddings.ingest.readers.feeds import READER_VERSION as FEED_VERSION
 from embeddings.ingest.readers.feeds import SUFFIXES as FEED_SUFFIXES
 from embeddings.ingest.readers.feeds import read_feed
 from embeddings.ingest.readers.html import SUFFIXES as PAGE_SUFFIXES
@@ -284,10 +287,12 @@ def check_seeds_dir(seeds_dir: Path) -> None:
 
 
 def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limits: ReadLimits | None = None,
-                known: Mapping[str, str] | None = None, progress: Progress = silent) -> CorpusLoad:
+                known: Mapping[str, str] | None = None, progress: Progress = silent,
+                sources: Mapping[str, object] | None = None) -> CorpusLoad:
     """Read every article of a seeds directory: `*.txt` files (over `max_bytes` skipped), then pages, feeds and
     exports through their readers (within `limits`). With `known` (indexed ids and hashes), unchanged `.txt` files
-    and pages come back as stubs without text, not parsed again: for staleness checks and incremental builds."""
+    and pages come back as stubs without text, not parsed again: for staleness checks and incremental builds; so do
+    the feeds and exports whose digest matches their record in `sources` (the index manifest's)."""
     if not seeds_dir.is_dir():
         raise CorpusError(f"seeds directory not found: {seeds_dir}")
     check_seeds_dir(seeds_dir)
@@ -332,19 +337,19 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limi
         seen.setdefault(body_hash, source_id)
         articles.append(article)
     more = read_structured(seeds_dir, limits or ReadLimits(max_article_bytes=max_bytes or MAX_ARTICLE_BYTES),
-                           {a.source_id: f"{a.source_id}.txt" for a in articles}, known)
+                           {a.source_id: f"{a.source_id}.txt" for a in articles}, known, sources)
     return CorpusLoad((*articles, *more.articles), (*warnings, *more.warnings))
 
 
 def read_structured(seeds_dir: Path, limits: ReadLimits, taken: dict[str, str] | None = None,
-                    known: Mapping[str, str] | None = None) -> Extracted:
+                    known: Mapping[str, str] | None = None, sources: Mapping[str, object] | None = None) -> Extracted:
     """Read the pages, feeds and exports of a directory; an id already taken (by `taken` or an earlier file) is
     skipped with a warning."""
     taken = dict(taken or {})
     articles: list[Article] = []
     warnings: list[str] = []
     for path in sorted(p for p in seeds_dir.iterdir() if p.suffix.lower() in READERS):
-        reading = read_file(path, limits, known, seeds_dir)
+        reading = read_file(path, limits, known, seeds_dir, sources)
         warnings.extend(reading.warnings)
         for article in reading.articles:
             if article.source_id in taken:
@@ -357,13 +362,27 @@ def read_structured(seeds_dir: Path, limits: ReadLimits, taken: dict[str, str] |
 
 
 def read_file(path: Path, limits: ReadLimits, known: Mapping[str, str] | None = None,
-              root: Path | None = None) -> Extracted:
+              root: Path | None = None, sources: Mapping[str, object] | None = None) -> Extracted:
     """Read one page, feed or export with the reader for its suffix: a regular file inside `root` only, and never
-    more than its limit."""
+    more than its limit. A feed or export whose digest and ids match its record in `sources` and `known` comes back
+    as stubs, not parsed again (a feed of 100,000 items takes seconds to parse)."""
     reader = READERS[path.suffix.lower()]
     limit, setting = ((limits.max_page_bytes, "NEWSBOT_MAX_PAGE_BYTES") if reader is read_html
                       else (limits.max_feed_bytes, "NEWSBOT_MAX_FEED_BYTES"))
     raw = read_source_file(path, root, limit, setting=setting)
     if isinstance(raw, Skipped):
         return Extracted(warnings=(raw.reason,))
-    return read_html(path.name, raw, limits, known) if reader is read_html else reader(path.name, raw, limits)
+    if reader is read_html:
+        return read_html(path.name, raw, limits, known)
+    # What a feed or an export yields depends on its bytes, its reader and the article limit, and on nothing else.
+    versions = f"{FEED_VERSION}; feedparser {version('feedparser')}" if reader is read_feed else EXPORT_VERSION
+    file_digest = digest(versions, str(limits.max_article_bytes), raw)
+    record = (sources or {}).get(path.name)
+    if known is not None and isinstance(record, Mapping) and record.get("digest") == file_digest:
+        ids = record.get("ids")
+        if isinstance(ids, list) and all(isinstance(i, str) and i in known for i in ids):
+            origin = (path.name, file_digest, tuple(ids))
+            return Extracted(tuple(Article(i, "", content_hash=known[i], origin=origin) for i in ids))
+    reading = reader(path.name, raw, limits)
+    origin = (path.name, file_digest, tuple(a.source_id for a in reading.articles))
+    return Extracted(tuple(replace(a, origin=origin) for a in reading.articles), reading.warnings)

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from embeddings.index.lexical import BM25Builder
-from embeddings.index.manifest import FORMAT_VERSION, corpus_digest
+from embeddings.index.manifest import FORMAT_VERSION, corpus_digest, source_files
 from embeddings.index.metadata import _ARTICLE_COLUMNS, _article_row
 from embeddings.records import Article, Chunk, ChunkerConfig
 from embeddings.search.retrieval import RetrievalConfig
@@ -190,6 +190,7 @@ def write_generation(
             "sentences": len(sentence_vectors),
             "corpus_hash": corpus_digest(articles),
             "articles": {a.source_id: a.content_hash for a in articles},
+            "sources": source_files(articles),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         connection.execute(f"UPDATE {CONTROL}.generations SET manifest = %s WHERE id = %s",

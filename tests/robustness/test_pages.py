@@ -117,3 +117,43 @@ def test_index_with_a_huge_item_and_a_huge_page_ends_with_warnings(tmp_path: Pat
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert any(line.startswith("warning: ledger.xml item 1: ") and "over the" in line for line in warnings)
     assert any(line.startswith("warning: long.html: 60,005 HTML elements") for line in warnings)
+
+
+def test_an_unchanged_feed_or_export_is_checked_by_hash_at_every_start(tmp_path: Path, fake_embedder,
+                                                                       monkeypatch) -> None:
+    import json
+
+    import feedparser
+
+    from embeddings.errors import IndexMismatchError
+    from embeddings.ingest.readers import exports
+
+    seeds = tiny_seeds(tmp_path / "seeds", 2)
+    items = "".join(f"<item><title>Note {n}</title><guid>note-{n}</guid><description>The council said road {n} "
+                    "would be repaired in spring. Work starts on Monday.</description></item>" for n in range(3000))
+    feed = seeds / "notes.xml"
+    feed.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Notes</title>{items}</channel></rss>',
+                    encoding="utf-8")
+    (seeds / "rows.jsonl").write_text("\n".join(json.dumps({"id": f"row-{n}", "title": f"Row {n}", "text":
+                                      f"The harbour board met on day {n}. It approved the plan."}) for n in range(300)),
+                                      encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", feedback_db=tmp_path / "feedback.sqlite3")
+    assert invoke(settings, fake_embedder, "index", "--quiet").exit_code == 0
+
+    parsed: list[str] = []
+    parse, rows = feedparser.parse, exports._jsonl_rows
+    monkeypatch.setattr(feedparser, "parse", lambda *a, **k: parsed.append("feed") or parse(*a, **k))
+    monkeypatch.setattr(exports, "_jsonl_rows", lambda *a, **k: parsed.append("export") or rows(*a, **k))
+    NewsService(settings, fake_embedder).load()  # the staleness check of every start
+    result = invoke(settings, fake_embedder, "ask", "What did the council say about road 17?")
+    assert result.exit_code == 0, result.output
+    result = invoke(settings, fake_embedder, "index")
+    assert result.exit_code == 0 and "up to date" in result.stdout, result.output
+    assert parsed == []  # unchanged: hashed, never parsed again
+
+    feed.write_text(feed.read_text(encoding="utf-8").replace("road 17 ", "road 71 "), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="1 articles changed"):
+        NewsService(settings, fake_embedder).load()
+    assert parsed == ["feed"]
+    result = invoke(settings, fake_embedder, "index", "--json")
+    assert result.exit_code == 0 and len(json.loads(result.stdout)["changed"]) == 1, result.output
