@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from embeddings.errors import NewsbotError
 
@@ -90,6 +90,8 @@ def clean_question(text: str, limit: int | None = None) -> Cleaned:
 
 # A question file's line longer than this is not a question (a pasted document, or a device with no newlines).
 MAX_LINE_CHARS = 100_000
+# The same bound in UTF-8 bytes: a character is at most four.
+MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
 
 
 @dataclass(frozen=True)
@@ -101,23 +103,36 @@ class QuestionLine:
     fields: dict[str, object]
 
 
-def bounded_lines(handle: TextIO, name: str, unit: str) -> Iterator[tuple[int, str]]:
-    """Yield a file's numbered lines, each read with a bound (a file without newlines cannot fill the memory)."""
+def bounded_lines(handle: TextIO | BinaryIO, name: str, unit: str) -> Iterator[tuple[int, str]]:
+    """Yield a file's numbered lines, each read with a bound (a file without newlines cannot fill the memory).
+
+    Lines are read as bytes and decoded one at a time (a text handle is read through its byte buffer): decoding in
+    blocks reported a bad byte on line 3 as line 1, before the lines ahead of it were answered.
+    """
+    source = getattr(handle, "buffer", handle)
     number = 0
     while True:
         number += 1
-        try:
-            line = handle.readline(MAX_LINE_CHARS + 1)
-        except UnicodeDecodeError as exc:
-            raise NewsbotError(f"{name}:{number}: not UTF-8 text (byte {exc.start})") from None
-        if not line:
+        raw = source.readline(MAX_LINE_BYTES + 1)
+        if not raw:
             return
-        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+        if isinstance(raw, bytes):
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise NewsbotError(f"{name}:{number}: a line over {MAX_LINE_CHARS:,} characters is not {unit}")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise NewsbotError(f"{name}:{number}: not UTF-8 text (byte {exc.start + 1} of the line)") from None
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+        else:
+            line = raw
+        if len(line.rstrip("\r\n")) > MAX_LINE_CHARS:
             raise NewsbotError(f"{name}:{number}: a line over {MAX_LINE_CHARS:,} characters is not {unit}")
         yield number, line
 
 
-def read_question_lines(handle: TextIO, name: str) -> Iterator[QuestionLine]:
+def read_question_lines(handle: TextIO | BinaryIO, name: str) -> Iterator[QuestionLine]:
     """Yield the questions of JSON Lines (objects with a `question` string) or plain text (one a line).
 
     The one reader of question files (`ask --from-file`, `search --from-file`, `eval`, the benchmarks): lines are
@@ -146,13 +161,14 @@ def _is_json_scalar(text: str) -> bool:
     return text in ("null", "true", "false") or bool(re.fullmatch(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?", text))
 
 
-def open_question_file(path: Path, stdin: TextIO) -> TextIO:
-    """Open a question file for read_question_lines: '-' is standard input; only regular files are read."""
+def open_question_file(path: Path, stdin: TextIO) -> TextIO | BinaryIO:
+    """Open a question file for read_question_lines, as bytes (decoded a line at a time): '-' is standard input;
+    only regular files are read."""
     if str(path) == "-":
         return stdin
     try:
         if not path.is_file():
             raise NewsbotError(f"cannot read {path}: not a regular file")
-        return path.open(encoding="utf-8")
+        return path.open("rb")
     except OSError as exc:
         raise NewsbotError(f"cannot read {path}: {exc.strerror}") from None

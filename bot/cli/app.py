@@ -176,7 +176,8 @@ def ask(ctx: click.Context, question: str | None, from_file: Path | None, as_jso
         raise click.UsageError("give a QUESTION or --from-file FILE")
     service = _service(ctx)
     if from_file:
-        for payload, answer in answer_lines(service, list(read_lines(from_file))):
+        # Line by line: the lines before a bad one are answered before it is reported, by its own number.
+        for payload, answer in answer_lines(service, read_lines(from_file)):
             _emit(payload) if as_json else click.echo(render_answer(answer) + "\n")
         return
     answer = service.ask(question or "")

@@ -85,3 +85,30 @@ def test_eval_on_a_non_utf8_file_is_one_line(fake_service, tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["eval", "--questions", str(path)],
                                 obj={"settings": fake_service.settings, "service": fake_service})
     assert "not UTF-8 text" in one_line(result, exit_code=1)
+
+
+QUESTIONS = [b"What did the mayor say about the bridge over the river?", b"What about the new school in the valley?",
+             b"And the caf\xe9 by the harbour?", b"What about the railway timetable?"]
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_a_bad_byte_on_line_3_is_named_by_its_line_after_the_lines_before_it_are_answered(
+        fake_service, tmp_path: Path, command: str) -> None:
+    import json
+
+    path = tmp_path / "questions.txt"
+    path.write_bytes(b"\n".join(QUESTIONS) + b"\n")  # line 3 is latin-1
+    result = CliRunner().invoke(cli, [command, "--from-file", str(path), "--json"],
+                                obj={"settings": fake_service.settings, "service": fake_service})
+    assert f"{path}:3: not UTF-8 text (byte 12 of the line)" in one_line(result, exit_code=1)
+    answered = [json.loads(line) for line in result.stdout.splitlines()]
+    key = "question" if command == "ask" else "query"
+    assert [a[key] for a in answered] == [q.decode() for q in QUESTIONS[:2]]
+
+
+def test_chat_json_names_the_bad_line_of_standard_input(fake_service) -> None:
+    text = b"\n".join([b"\xef\xbb\xbf" + QUESTIONS[0], *QUESTIONS[1:]]) + b"\n"  # with a byte-order mark
+    result = CliRunner().invoke(cli, ["chat", "--json"], input=text,
+                                obj={"settings": fake_service.settings, "service": fake_service})
+    assert "<stdin>:3: not UTF-8 text" in one_line(result, exit_code=1)
+    assert len(result.stdout.splitlines()) == 2
