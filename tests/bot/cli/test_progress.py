@@ -22,6 +22,7 @@ class Terminal(io.StringIO):
 def test_each_phase_is_one_line_redrawn_with_its_rate_and_eta(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([0.0, 1.0, 2.0, 3.0, 10.0, 11.0, 12.0])
     monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
+    monkeypatch.setenv("TERM", "xterm-256color")
     stream = Terminal()
     shown = TerminalProgress(stream)
     shown("read", 0, 100, "files")
