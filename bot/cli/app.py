@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from bot.answer.inputs import QuestionLine, open_question_file, read_question_li
 from bot.answer.service import NewsService
 from bot.cli.chat import answer_lines, emit_lines, run_chat
 from bot.cli.logs import configure_logging
+from bot.cli.output import echo, json_line, safe_line, tolerate_encoding
 from bot.cli.postgres import postgres
 from bot.cli.progress import TerminalProgress
 from bot.cli.render import render_answer, render_hits, render_source, render_sources, render_timeline
@@ -41,15 +41,15 @@ class NewsbotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NewsbotError as exc:
-            click.echo(f"newsbot: error: {exc}", err=True)
+            echo(f"newsbot: error: {safe_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("newsbot: interrupted", err=True)
+            echo("newsbot: interrupted", err=True)
             ctx.exit(130)
 
 
 def _emit(payload: object) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False))
+    echo(json_line(payload))
 
 
 def _service(ctx: click.Context) -> NewsService:
@@ -87,6 +87,7 @@ def read_batch(path: Path) -> Iterator[str]:
 @click.pass_context
 def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: int) -> None:
     """newsbot: ask questions of the news articles and get answers with verbatim citations."""
+    tolerate_encoding()
     state = ctx.ensure_object(dict)
     settings = state.get("settings") or Settings.from_env()
     settings = settings.with_overrides(index_dir=index_dir, model=model)
@@ -114,11 +115,11 @@ def index(ctx: click.Context, seeds: Path | None, rebuild: bool, allow_shrink: b
     with _build_output(quiet or as_json) as (say, phases):
         report = service.reindex(rebuild=rebuild, report=say, progress=phases, allow_shrink=allow_shrink)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {safe_line(warning)}", err=True)
     if as_json:
         _emit(build_report_json(report))
     else:
-        click.echo(report.summary())
+        echo(safe_line(report.summary()))
 
 
 @contextlib.contextmanager
@@ -129,7 +130,7 @@ def _build_output(silent: bool) -> Iterator[tuple[Report, TerminalProgress]]:
     def say(message: str) -> None:
         if not silent:
             phases.close()  # a message starts on a line of its own, after the phase drawn so far
-            click.echo(message, err=True)
+            echo(safe_line(message), err=True)
 
     try:
         yield say, phases
@@ -153,15 +154,15 @@ def add(ctx: click.Context, paths: tuple[Path, ...], seeds: Path | None, quiet: 
     with _build_output(quiet or as_json) as (say, phases):
         added, report = _service(ctx).add(list(paths), report=say, progress=phases)
     for warning in (*added.warnings, *report.warnings):
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {safe_line(warning)}", err=True)
     if as_json:
         _emit(add_json(added, report))
         return
     for name, count in added.copied:
-        click.echo(f"added {name} to {_settings(ctx).seeds_dir} ({count} article{'s' if count != 1 else ''})")
+        echo(safe_line(f"added {name} to {_settings(ctx).seeds_dir} ({count} article{'s' if count != 1 else ''})"))
     for name in added.unchanged:
-        click.echo(f"{name} is already in {_settings(ctx).seeds_dir}, unchanged")
-    click.echo(report.summary())
+        echo(safe_line(f"{name} is already in {_settings(ctx).seeds_dir}, unchanged"))
+    echo(safe_line(report.summary()))
 
 
 @cli.command()
@@ -178,10 +179,10 @@ def ask(ctx: click.Context, question: str | None, from_file: Path | None, as_jso
     if from_file:
         # Line by line: the lines before a bad one are answered before it is reported, by its own number.
         for payload, answer in answer_lines(service, read_lines(from_file)):
-            _emit(payload) if as_json else click.echo(render_answer(answer) + "\n")
+            _emit(payload) if as_json else echo(render_answer(answer) + "\n")
         return
     answer = service.ask(question or "")
-    _emit(answer_json(answer)) if as_json else click.echo(render_answer(answer))
+    _emit(answer_json(answer)) if as_json else echo(render_answer(answer))
 
 
 @cli.command()
@@ -198,8 +199,8 @@ def search(ctx: click.Context, query: str | None, k: int | None, from_file: Path
     for text in (read_batch(from_file) if from_file else [query or ""]):
         hits = service.search(text, k)
         for notice in service.clean(text).notices:
-            click.echo(f"note: {notice}", err=True)
-        click.echo(json.dumps(search_json(text, hits), ensure_ascii=False) if as_json else render_hits(text, hits))
+            echo(f"note: {safe_line(notice)}", err=True)
+        echo(json_line(search_json(text, hits)) if as_json else render_hits(text, hits))
 
 
 @cli.command()
@@ -214,7 +215,7 @@ def timeline(ctx: click.Context, topic: str, as_json: bool) -> None:
     if as_json:
         _emit(timeline_json(result))
     else:
-        click.echo(render_timeline(result))
+        echo(render_timeline(result))
 
 
 @cli.command()
@@ -227,7 +228,7 @@ def source(ctx: click.Context, source_id: str, as_json: bool) -> None:
     if as_json:
         _emit(source_json(view))
         return
-    click.echo(render_source(view))
+    echo(render_source(view))
 
 
 @cli.command()
@@ -239,7 +240,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         _emit(sources_json(infos))
     else:
-        click.echo(render_sources(infos))
+        echo(render_sources(infos))
 
 
 @cli.command()
@@ -253,11 +254,11 @@ def chat(ctx: click.Context, as_json: bool) -> None:
     service = _service(ctx)
     if as_json:
         service.load()
-        emit_lines(service, read_question_lines(sys.stdin, "<stdin>"), click.echo, default="chat")
+        emit_lines(service, read_question_lines(sys.stdin, "<stdin>"), echo, default="chat")
         return
-    click.echo("Loading the model and index...", err=True)
+    echo("Loading the model and index...", err=True)
     service.warm_up()
-    run_chat(service, read_line=lambda: input("you> "), write=click.echo)
+    run_chat(service, read_line=lambda: input("you> "), write=echo)
 
 
 @cli.command(name="eval")
@@ -280,7 +281,7 @@ def evaluate_command(ctx: click.Context, questions_file: Path | None, conversati
         conversations = evaluation.read_conversations(conversations_file)
         service.load()
         result = evaluation.evaluate_conversations(conversations, service.converse, service.ask)
-        _emit(result) if as_json else click.echo(evaluation.render_conversation_evaluation(result))
+        _emit(result) if as_json else echo(evaluation.render_conversation_evaluation(result))
         return
     questions = evaluation.read_questions(questions_file)
     service.load()
@@ -294,7 +295,7 @@ def evaluate_command(ctx: click.Context, questions_file: Path | None, conversati
     if as_json:
         _emit(result)
     else:
-        click.echo(evaluation.render_evaluation(result))
+        echo(evaluation.render_evaluation(result))
 
 
 @cli.command()
@@ -314,7 +315,7 @@ def run(ctx: click.Context) -> None:
     if _settings(ctx).discord_token:
         ctx.invoke(serve)
     else:
-        click.echo("DISCORD_TOKEN is not set: starting the local chat (`newsbot serve` runs the Discord bot).",
+        echo("DISCORD_TOKEN is not set: starting the local chat (`newsbot serve` runs the Discord bot).",
                    err=True)
         ctx.invoke(chat)
 

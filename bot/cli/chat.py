@@ -3,7 +3,6 @@ threads; and the same conversations for machines (`chat --json`, `ask --from-fil
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 
 from bot.answer.contract import answer_json, turn_json
@@ -11,6 +10,7 @@ from bot.answer.conversation.state import Conversation
 from bot.answer.inputs import QuestionLine
 from bot.answer.service import NewsService
 from bot.answer.types import Answer
+from bot.cli.output import json_line
 from bot.cli.render import render_answer, render_hits, render_source, render_sources
 from embeddings.errors import NewsbotError
 
@@ -79,4 +79,4 @@ def emit_lines(service: NewsService, lines: Iterable[QuestionLine], write: Calla
                default: str | None = None) -> None:
     """Write one JSON object a line for each question line, in order."""
     for payload, _ in answer_lines(service, lines, default):
-        write(json.dumps(payload, ensure_ascii=False))
+        write(json_line(payload))

@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Sequence
 
 from bot.answer.types import Answer, Citation, SourceView
+from bot.cli.output import safe_line
 from embeddings.records import Hit, SourceInfo
 
 WIDTH = 100
@@ -14,12 +15,12 @@ WIDTH = 100
 def source_label(info: SourceInfo | Citation) -> str:
     """Return 'title - date - source id' for a citation line."""
     title = info.title or "(untitled)"
-    return f"{title} - {info.date or 'undated'} - {info.source_id}"
+    return safe_line(f"{title} - {info.date or 'undated'} - {info.source_id}")
 
 
 def _url_line(info: SourceInfo | Citation, indent: str = "      ") -> list[str]:
     """Return the article's URL as a line of its own, when it has one."""
-    return [f"{indent}{info.url}"] if info.url else []
+    return [f"{indent}{safe_line(info.url)}"] if info.url else []
 
 
 def _wrap(text: str, indent: str = "") -> str:
@@ -37,7 +38,7 @@ def render_answer(answer: Answer) -> str:
             lines.append(_wrap(f"Note: {note}"))
         lines.append("Sources:")
         for citation in answer.citations:
-            speaker = f" (speaker: {citation.speaker})" if citation.speaker else ""
+            speaker = f" (speaker: {safe_line(citation.speaker)})" if citation.speaker else ""
             lines.append(f"  [{citation.n}] {source_label(citation)}{speaker}")
             lines.append(_wrap(f"“{citation.quote}”", "      "))
             lines += _url_line(citation)
@@ -59,7 +60,7 @@ def render_timeline(timeline: Answer) -> str:
     lines = [_wrap(f"({notice})") for notice in timeline.notices] + [f"Timeline: {timeline.question}", ""]
     for point in timeline.points:
         markers = "".join(f"[{n}]" for n in point.citations)
-        speaker = f"{point.speaker}: " if point.speaker else ""
+        speaker = f"{safe_line(point.speaker)}: " if point.speaker else ""
         note = f" ({point.note})" if point.note else ""
         lines.append(_wrap(f"{point.date or 'undated':<10}  {speaker}{point.text} {markers}{note}"))
     lines.append("")
@@ -90,21 +91,21 @@ def render_sources(infos: Sequence[SourceInfo]) -> str:
     """Render the corpus, one article a line."""
     lines = [f"{len(infos)} articles:"]
     for info in infos:
-        lines.append(f"  {info.date or 'undated':<10}  {info.source_id}  {info.title or '(untitled)'}")
+        lines.append(safe_line(f"  {info.date or 'undated':<10}  {info.source_id}  {info.title or '(untitled)'}"))
     return "\n".join(lines)
 
 
 def render_source(view: SourceView) -> str:
     """Render one article: title, date and id, where its metadata came from, its clean text and its passages."""
     info = view.info
-    lines = [f"{info.title or '(untitled)'}", f"{info.date or 'undated'} - {info.source_id}"
-             + (f" - {info.outlet}" if info.outlet else "") + (f" - by {info.author}" if info.author else ""),
+    lines = [safe_line(info.title or "(untitled)"), safe_line(f"{info.date or 'undated'} - {info.source_id}"
+             + (f" - {info.outlet}" if info.outlet else "") + (f" - by {info.author}" if info.author else "")),
              *_url_line(info, "")]
     provenance = ", ".join(f"{k} from {v}" for k, v in view.article.provenance)
     if provenance:
-        lines.append(f"({provenance})")
+        lines.append(safe_line(f"({provenance})"))
     lines += ["", view.article.clean_text, "", f"{len(view.chunks)} passages:"]
     for chunk in view.chunks:
         preview = chunk.text if len(chunk.text) <= 90 else chunk.text[:89] + "…"
-        lines.append(f"  {chunk.chunk_id} [{chunk.start}:{chunk.end}] {preview}")
+        lines.append(safe_line(f"  {chunk.chunk_id} [{chunk.start}:{chunk.end}] {preview}"))
     return "\n".join(lines)
