@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -14,11 +15,14 @@ from embeddings.encoders import BACKENDS, DEFAULT_BACKEND
 from embeddings.encoders.names import DEFAULT_MODEL
 from embeddings.errors import ConfigError
 from embeddings.ingest.corpus import MAX_ARTICLE_BYTES
+from embeddings.ingest.files import Skipped, read_source_file
 from embeddings.ingest.readers.common import MAX_FEED_BYTES, MAX_PAGE_BYTES, ReadLimits
 from embeddings.records import ChunkerConfig
 from embeddings.search.retrieval import MODES, RetrievalConfig
 
 ENV_FILE = Path(".env")
+# A .env holds a few dozen settings; a token or a database URL is under a kilobyte.
+MAX_ENV_BYTES = 256 * 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -79,15 +83,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = ENV_FILE) -> Settings:
         """Build settings from `.env` (if present) overlaid by the process environment."""
         values: dict[str, str] = {}
-        if env_file is not None and env_file.is_file():
-            from dotenv import dotenv_values
-
-            try:
-                values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-            except UnicodeDecodeError as exc:
-                raise ConfigError(f"{env_file}: not UTF-8 text (byte {exc.start})") from None
-            except OSError as exc:
-                raise ConfigError(f"cannot read {env_file}: {exc.strerror}") from None
+        if env_file is not None and os.path.lexists(env_file):
+            values.update(read_env_file(env_file))
         values.update(os.environ if environ is None else environ)
         return cls.from_mapping(values)
 
@@ -145,6 +142,21 @@ class Settings:
             raise ConfigError("NEWSBOT_DATABASE_URL must be a postgresql:// URL")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"NEWSBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+
+
+def read_env_file(env_file: Path) -> dict[str, str]:
+    """Read a `.env` file through the safe reader, within MAX_ENV_BYTES: python-dotenv takes ~140 bytes of memory
+    per byte of an unterminated quoted value (a 10 MB line took 1.2 GB)."""
+    from dotenv import dotenv_values
+
+    raw = read_source_file(env_file, None, MAX_ENV_BYTES, setting="")
+    if isinstance(raw, Skipped):
+        raise ConfigError(f"{env_file}: {raw.why.replace('limit', 'limit of a settings file')}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{env_file}: not UTF-8 text (byte {exc.start})") from None
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def env_name(spec: Field) -> str:

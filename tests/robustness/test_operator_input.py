@@ -112,3 +112,24 @@ def test_chat_json_names_the_bad_line_of_standard_input(fake_service) -> None:
                                 obj={"settings": fake_service.settings, "service": fake_service})
     assert "<stdin>:3: not UTF-8 text" in one_line(result, exit_code=1)
     assert len(result.stdout.splitlines()) == 2
+
+
+def test_a_dotenv_with_a_10_mb_line_is_refused_by_its_size_before_it_is_parsed(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import dotenv
+
+    from bot.settings import MAX_ENV_BYTES
+
+    monkeypatch.chdir(tmp_path)
+    # An unterminated quote: python-dotenv took ~140 bytes of memory per byte of it (1.2 GB for this file).
+    (tmp_path / ".env").write_text('NEWSBOT_TOP_K=3\nDISCORD_TOKEN="' + "x" * 10_000_000 + "\n", encoding="utf-8")
+    monkeypatch.setattr(dotenv, "dotenv_values", lambda *a, **k: pytest.fail("parsed whole"))
+    error = one_line(CliRunner().invoke(cli, ["sources"], obj={}), exit_code=2)
+    assert f".env: 10,000,032 bytes, over the {MAX_ENV_BYTES:,} limit of a settings file" in error
+
+
+def test_a_dotenv_that_is_not_a_regular_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / ".env")  # was: left out without a word
+    error = one_line(finishes(lambda: CliRunner().invoke(cli, ["sources"], obj={})), exit_code=2)
+    assert ".env: cannot be read (a FIFO, not a regular file)" in error
