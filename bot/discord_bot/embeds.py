@@ -26,6 +26,7 @@ from bot.discord_bot.limits import (
     md,
     one_line,
     paginate,
+    plain,
     shorten,
     split_text,
 )
@@ -83,13 +84,9 @@ def link_target(url: str | None) -> str | None:
 
 def linked(text: str, url: str | None, limit: int = 200) -> str:
     """Return text as a markdown link to the article when it has a URL, else as plain escaped text."""
-    label = shorten(md(one_line(text) or "Untitled"), limit)
+    label = shorten(md(one_line(text) or "Untitled"), limit)  # md escapes every bracket: none ends the label early
     target = link_target(url)
-    if not target:
-        return label
-    # A bracket in the title would end the link text early.
-    label = re.sub(r"(?<!\\)([\[\]])", r"\\\1", label)
-    return f"[{label}]({target})"
+    return f"[{label}]({target})" if target else label
 
 
 def citation_field(citation: Citation) -> tuple[str, str]:
@@ -196,7 +193,8 @@ def passages_embeds(hits: Sequence[Hit]) -> list[discord.Embed]:
     """Return one embed per retrieved passage, with its full text."""
     embeds = []
     for hit in hits:
-        embed = discord.Embed(title=shorten(f"#{hit.rank} · {one_line(hit.source.title or 'Untitled')}", TITLE_LIMIT),
+        title = md(one_line(hit.source.title or "Untitled"))
+        embed = discord.Embed(title=shorten(f"#{hit.rank} · {title}", TITLE_LIMIT),
                               description=shorten(md(hit.chunk.text), DESCRIPTION_LIMIT), colour=INFO_COLOUR,
                               url=link_target(hit.source.url))
         embed.set_footer(text=f"{hit.chunk.source_id} · {hit.source.date or 'undated'} · {hit.chunk.chunk_id} · "
@@ -239,7 +237,7 @@ def source_embed(view: SourceView) -> discord.Embed:
     if provenance:
         lines.append("**Metadata from:** " + "; ".join(f"{k}: {md(v)}" for k, v in provenance.items()))
     lines.append(f"**Passages:** {len(view.chunks)} · **Length:** {len(view.article.clean_text)} characters")
-    embed = discord.Embed(title=shorten(one_line(info.title or info.source_id), TITLE_LIMIT),
+    embed = discord.Embed(title=shorten(md(one_line(info.title or info.source_id)), TITLE_LIMIT),
                           description=shorten("\n".join(lines), DESCRIPTION_LIMIT), colour=INFO_COLOUR,
                           url=link_target(info.url))
     chunks = list(view.chunks)
@@ -265,7 +263,8 @@ def full_text_embeds(view: SourceView) -> list[discord.Embed]:
             f"\n\n*(cut here: the article is longer; see `newsbot source {info.source_id}`)*")
     embeds = []
     for number, part in enumerate(parts, start=1):
-        title = shorten(f"Full text: {one_line(info.title or info.source_id)}", TITLE_LIMIT) if number == 1 else None
+        title = md(one_line(info.title or info.source_id))
+        title = shorten(f"Full text: {title}", TITLE_LIMIT) if number == 1 else None
         embed = discord.Embed(title=title, description=part, colour=INFO_COLOUR,
                               url=link_target(info.url) if number == 1 else None)
         embed.set_footer(text=f"{info.source_id} · {info.date or 'undated'} · part {number}/{len(parts)}")
@@ -315,7 +314,7 @@ def source_choices(infos: Sequence[SourceInfo], current: str) -> list[tuple[str,
             continue
         tail = f" · {info.date or 'undated'} · {info.source_id}"
         room = CHOICE_NAME_LIMIT - len(tail)
-        name = (shorten(one_line(info.title or "Untitled"), room) + tail) if room >= 8 else shorten(
+        name = (shorten(plain(one_line(info.title or "Untitled")), room) + tail) if room >= 8 else shorten(
             info.source_id, CHOICE_NAME_LIMIT)
         choices.append((name, info.source_id))
     return choices

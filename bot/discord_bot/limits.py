@@ -37,6 +37,14 @@ _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
 _MASS_MENTION = re.compile(r"@(everyone|here)\b")
+# Discord's markdown and mention characters: emphasis, strike, spoiler, code, quote, heading, masked link, mention,
+# timestamp and custom emoji (<...>), and the escape character itself.
+_MARKDOWN = re.compile(r"[\\*_~`|>#\[\]()<@]")
+# A line that starts a list ("- ", "+ ", "1. ") or a subtext ("-#", its "#" already escaped).
+_BULLET = re.compile(r"^(\s*)([-+])(?=\s|\\#)", re.MULTILINE)
+_NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+# C0 and C1 controls but newline and tab, DEL, bidi embeddings, overrides, isolates and marks, line separators.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 # --------------------------------------------------------------------------- text primitives
@@ -73,9 +81,16 @@ def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
         piece = rest[:cut].rstrip()
         if not piece:
             piece, cut = window, limit
+        if _escapes_next(piece) and cut > 1:  # an escape is never cut from the character it escapes
+            piece, cut = rest[:cut - 1].rstrip(), cut - 1
         pieces.append(piece)
         rest = rest[cut:].lstrip()
     return pieces
+
+
+def _escapes_next(text: str) -> bool:
+    """True when text ends in an unpaired backslash (an escape of what follows)."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
 
 
 def _break_at(window: str) -> int:
@@ -87,9 +102,21 @@ def _break_at(window: str) -> int:
     return len(window)
 
 
+def plain(text: str) -> str:
+    """Return text without control or bidi characters (each a U+FFFD): for article text in plain-text places."""
+    return _UNSAFE.sub("\ufffd", text.replace("\r\n", "\n"))
+
+
 def md(text: str) -> str:
-    """Escape Discord markdown so article text renders exactly as written."""
-    return discord.utils.escape_markdown(text)
+    """Return article text as Discord shows it literally: never a link, a mention, a heading, a list or formatting.
+
+    Every character of Discord's markdown and mention syntax is escaped, each one: discord.utils.escape_markdown
+    escapes the first `[` of a greedy match only, so "[1] and [x](http://...)" stayed a live masked link. A bare
+    URL is broken at its "://" so that it is not linked either; links come only from an article's own URL field.
+    """
+    text = _MARKDOWN.sub(r"\\\g<0>", plain(text))
+    text = _NUMBERED.sub(r"\g<1>\\.", _BULLET.sub(r"\g<1>\\\g<2>", text))
+    return text.replace("://", "\\://")
 
 
 def one_line(text: str) -> str:

@@ -54,7 +54,7 @@ def test_timeline_sources_link_their_titles():
     timeline = Answer("terminal", True, "", citations=(citation(1), citation(2, url=None)), as_of="2024-03-05")
     sources = embeds.timeline_embed(timeline).fields[-1].value.splitlines()
     assert sources[0] == f"[1] [Harbour board approves \\[£40m\\] terminal]({URL}) - 2024-03-05 - ferry-terminal"
-    assert sources[1] == "[2] Harbour board approves [£40m] terminal - 2024-03-05 - ferry-terminal"
+    assert sources[1] == "[2] Harbour board approves \\[£40m\\] terminal - 2024-03-05 - ferry-terminal"
 
 
 def test_source_and_passage_embeds_link_their_title_to_the_article():

@@ -127,7 +127,7 @@ def test_answer_embed_layout() -> None:
     )
     embed = embeds.answer_embed(answer)
     assert embed.title == "What did Crosetto say about troops?"
-    assert embed.description == "He said no. [1]"
+    assert embed.description == "He said no. \\[1\\]"  # shown as "[1]": every bracket escaped, none a link
     assert embed.fields[0].name == "⚠️ Sources differ"
     assert embed.fields[1].name == "[1] Crosetto opposes troops - 2024-03-10 - 004_347bbc5789c47b0a (Crosetto)"
     assert embed.fields[1].value == "> He said no."
