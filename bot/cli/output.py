@@ -46,8 +46,10 @@ def safe_line(text: object) -> str:
 
 
 def json_line(payload: object) -> str:
-    """Return a JSON object as one line, with the control and bidi characters of its strings escaped."""
-    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(payload, ensure_ascii=False))
+    """Return a JSON object as one line for stdout, with the control and bidi characters of its strings escaped (and
+    every non-ASCII one, when stdout cannot encode them: a stand-in would change the data)."""
+    text = _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(payload, ensure_ascii=False))
+    return text if fit_encoding(text, sys.stdout) == text else json.dumps(payload)
 
 
 def fit_encoding(text: str, stream: TextIO) -> str:

@@ -105,6 +105,11 @@ def test_a_locale_that_cannot_encode_curly_quotes_degrades_them(hostile: Setting
     assert "harbour" in result.stdout.lower()
     if command[0] == "source":
         assert '"on time"' in result.stdout  # the curly quotes, as plain ones
+    result = invoke(hostile, fake_embedder, *command, "--json", runner={"charset": charset})
+    assert result.exit_code == 0, (result.output, result.exception)
+    payload = json.loads(result.stdout)  # stand-ins would change the data: JSON escapes what the locale lacks
+    if command[0] == "source":
+        assert "“on time”" in payload["text"]
 
 
 def test_a_dumb_terminal_gets_plain_progress_lines(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,7 +42,7 @@ def test_a_build_that_would_remove_most_articles_is_refused_naming_them(indexed:
         (tmp_path / "empty").mkdir()
         seeds = str(tmp_path / "empty")
     elif seeds == "other":  # another directory with one article: 5 removed, 1 added
-        seeds = str(tiny_seeds(tmp_path / "other", 1).parent / "other")
+        seeds = str(tiny_seeds(tmp_path / "other", 1))
         (Path(seeds) / "000_tiny.txt").rename(Path(seeds) / "elsewhere.txt")
     generation = indexed.index_dir.resolve()
     for args in (["index"], ["index", "--rebuild"], ["index", "--json"]):
