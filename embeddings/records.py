@@ -27,9 +27,10 @@ class Article:
     content_hash: str = ""
     url: str | None = None
     author: str | None = None
-    # For an article of a feed or an export: (file name, the file's digest, the ids of every article the file holds),
-    # recorded in the index manifest so that an unchanged file is checked by its hash, not parsed again.
-    origin: tuple[str, str, tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
+    # For an article of a feed or an export: (file name, the file's digest, the ids of every article the file holds,
+    # a digest of their ids and hashes), recorded in the index manifest so that an unchanged file is checked by its
+    # hash, not parsed again.
+    origin: tuple[str, str, tuple[str, ...], str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_stub(self) -> bool:

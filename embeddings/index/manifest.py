@@ -128,8 +128,8 @@ def source_files(articles: Iterable[Article], previous: Mapping[str, object] | N
     sources = dict(previous or {})
     for article in articles:
         if article.origin is not None:
-            name, file_digest, ids = article.origin
-            sources[name] = {"digest": file_digest, "ids": list(ids)}
+            name, file_digest, ids, pairs = article.origin
+            sources[name] = {"digest": file_digest, "ids": list(ids), "articles": pairs}
     return sources
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
@@ -380,9 +380,16 @@ def read_file(path: Path, limits: ReadLimits, known: Mapping[str, str] | None = 
     record = (sources or {}).get(path.name)
     if known is not None and isinstance(record, Mapping) and record.get("digest") == file_digest:
         ids = record.get("ids")
-        if isinstance(ids, list) and all(isinstance(i, str) and i in known for i in ids):
-            origin = (path.name, file_digest, tuple(ids))
+        # Stubs only when the index holds every article of the file as the file made it (not another file's).
+        if (isinstance(ids, list) and all(isinstance(i, str) and i in known for i in ids)
+                and record.get("articles") == _pairs_digest((i, known[i]) for i in ids)):
+            origin = (path.name, file_digest, tuple(ids), str(record["articles"]))
             return Extracted(tuple(Article(i, "", content_hash=known[i], origin=origin) for i in ids))
     reading = reader(path.name, raw, limits)
-    origin = (path.name, file_digest, tuple(a.source_id for a in reading.articles))
+    pairs = [(a.source_id, a.content_hash) for a in reading.articles]
+    origin = (path.name, file_digest, tuple(i for i, _ in pairs), _pairs_digest(pairs))
     return Extracted(tuple(replace(a, origin=origin) for a in reading.articles), reading.warnings)
+
+
+def _pairs_digest(pairs: Iterable[tuple[str, str]]) -> str:
+    return digest(*(f"{source_id} {content_hash}" for source_id, content_hash in pairs))

@@ -157,3 +157,22 @@ def test_an_unchanged_feed_or_export_is_checked_by_hash_at_every_start(tmp_path:
     assert parsed == ["feed"]
     result = invoke(settings, fake_embedder, "index", "--json")
     assert result.exit_code == 0 and len(json.loads(result.stdout)["changed"]) == 1, result.output
+
+
+def test_an_unchanged_export_whose_id_another_file_held_is_read_again_when_that_file_goes(
+        tmp_path: Path, fake_embedder) -> None:
+    import json
+
+    from embeddings.errors import IndexMismatchError
+
+    seeds = tiny_seeds(tmp_path / "seeds", 3)
+    rows = [{"id": "000_tiny", "title": "Row", "text": PARAGRAPH}, {"id": "row-2", "title": "Two", "text": PARAGRAPH}]
+    (seeds / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", feedback_db=tmp_path / "feedback.sqlite3")
+    result = invoke(settings, fake_embedder, "index")
+    assert "rows.jsonl: source id 000_tiny is already 000_tiny.txt's, skipped" in result.stderr
+    (seeds / "000_tiny.txt").unlink()  # the row's id is free now: the index must not keep the .txt under it
+    with pytest.raises(IndexMismatchError, match="1 articles changed: 000_tiny"):
+        NewsService(settings, fake_embedder).load()
+    assert invoke(settings, fake_embedder, "index").exit_code == 0
+    assert "harbour master" in invoke(settings, fake_embedder, "source", "000_tiny").stdout
