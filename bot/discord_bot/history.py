@@ -3,18 +3,16 @@ how each was read, which the answer embeds carry), newest last, bounded in messa
 
 from __future__ import annotations
 
-import re
-
 import discord
 
 from bot.answer.conversation.turn import READING_AS
 from bot.discord_bot.embeds import NOTICE_FIELD
+from bot.discord_bot.limits import unescape
 
 # How far back a thread is read, and how many of the bot's answers in it make the conversation again.
 HISTORY_MESSAGES = 50
 HISTORY_TURNS = 6
 ANSWER_BUTTON = "newsbot:passages"
-_ESCAPED = re.compile(r"\\([\\*_~`|>#\[\]()-])")
 
 
 def is_answer(message: discord.Message, bot_id: int) -> bool:
@@ -35,7 +33,7 @@ def turn_of(message: discord.Message, bot_id: int) -> tuple[str, str] | None:
     for field in embed.fields:
         if field.name == NOTICE_FIELD:
             for line in (field.value or "").splitlines():
-                line = _ESCAPED.sub(r"\1", line)
+                line = unescape(line)
                 if line.startswith(READING_AS):
                     shown = line[len(READING_AS):]
     return (question, shown) if question else None

@@ -43,6 +43,8 @@ _MARKDOWN = re.compile(r"[\\*_~`|>#\[\]()<@]")
 # A line that starts a list ("- ", "+ ", "1. ") or a subtext ("-#", its "#" already escaped).
 _BULLET = re.compile(r"^(\s*)([-+])(?=\s|\\#)", re.MULTILINE)
 _NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+# Discord reads a backslash before any ASCII punctuation character as an escape.
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 # C0 and C1 controls but newline and tab, DEL, bidi embeddings, overrides, isolates and marks, line separators.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
@@ -117,6 +119,11 @@ def md(text: str) -> str:
     text = _MARKDOWN.sub(r"\\\g<0>", plain(text))
     text = _NUMBERED.sub(r"\g<1>\\.", _BULLET.sub(r"\g<1>\\\g<2>", text))
     return text.replace("://", "\\://")
+
+
+def unescape(text: str) -> str:
+    """Return text as Discord shows it: md's escapes (a backslash before ASCII punctuation) removed."""
+    return _ESCAPE.sub(r"\1", text)
 
 
 def one_line(text: str) -> str:
