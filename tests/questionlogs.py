@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.answer.questionlog import CHANNEL, CLI, DM, THREAD, LoggedQuestion, timestamp
+from bot.answer.questionlog_sqlite import SqliteQuestionStore
+from bot.discord_bot.feedback import FeedbackStore
 from embeddings.records import Chunk, Hit, SourceInfo
 
 BRIDGE = "When will the bridge reopen?"
@@ -39,7 +43,7 @@ def known_log(first_day: datetime | None = None) -> list[LoggedQuestion]:
         asked(start + timedelta(minutes=5), "Is the ferry late?", True, sources=("002_b", "004_a"), latency_ms=50.0,
               channel=CLI, user=None),
         asked(start + timedelta(minutes=6), "What did the mayor say?", True, sources=("004_a",), latency_ms=60.0,
-              user="u4", votes_up=1),
+              user="u4", message_id=66, votes_up=1),
         asked(day3, FOOTBALL, False, latency_ms=18.0, user="u5", rule="not_answered", reason="No passage says who."),
         asked(day3 + timedelta(minutes=1), FOOTBALL, False, latency_ms=20.0, user="u6", rule="not_answered",
               reason="No passage says who."),
@@ -62,3 +66,13 @@ def search(query: str, k: int) -> list[Hit]:
     text = f"The ferry timetable changes in spring; nothing on: {query}"
     chunk = Chunk("002_b#0", "002_b", 0, len(text), text)
     return [Hit(chunk, 0.5, TITLES["002_b"], rank=1)][:k]
+
+
+def write_log(path: Path, rows: Sequence[LoggedQuestion]) -> None:
+    """Store rows in a feedback database as the bot would: the questions, and their votes in the feedback table."""
+    SqliteQuestionStore(path).write(rows)
+    votes = FeedbackStore(path)
+    for row in rows:
+        for user, vote in [*((n, -1) for n in range(row.votes_down)), *((100 + n, 1) for n in range(row.votes_up))]:
+            votes.record(question=row.question, source_ids=row.sources, user_id=user, vote=vote,
+                         message_id=row.message_id)
