@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # rewordings of one question 0.77-0.89, other questions on its subject 0.43-0.70, unrelated ones mostly under 0.3).
 SIMILARITY = 0.55
 # The most asked forms grouped; rarer ones are counted as not grouped: embedding is what a report spends its time on.
-MAX_FORMS = 500
+MAX_FORMS = 300
 EXAMPLES = 3
 PASSAGES = 3
 PASSAGE_CHARS = 300
@@ -86,10 +86,13 @@ def form_key(question: str) -> str:
 
 def _forms(rows: Sequence[LoggedQuestion]) -> list[_Form]:
     forms: dict[str, _Form] = {}
+    keys: dict[str, str] = {}
     for row in rows:
         # A follow-up counts as the self-contained question it was read as, without what it followed.
         text = reading_from_shown(row.question, row.reading, False).standalone if row.reading else row.question
-        key = form_key(text)
+        key = keys.get(text)
+        if key is None:
+            key = keys[text] = form_key(text)
         form = forms.get(key)
         if form is None:
             form = forms[key] = _Form(Counter(), Counter())

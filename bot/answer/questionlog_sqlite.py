@@ -3,6 +3,7 @@ votes of the `feedback` table; and the key users are hashed with, kept in a file
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -76,7 +77,7 @@ class SqliteQuestionStore:
                 "WHERE q.asked_at >= ? AND q.asked_at < ? ORDER BY q.asked_at, q.id",
                 (timestamp(since) if since else "", timestamp(until) if until else "~")).fetchall()
         return [LoggedQuestion(asked_at=r[0], channel=r[1], question=r[2], reading=r[3], answered=bool(r[4]),
-                               rule=r[5], reason=r[6], sources=tuple(json.loads(r[7])), latency_ms=r[8], user=r[9],
+                               rule=r[5], reason=r[6], sources=_sources(r[7]), latency_ms=r[8], user=r[9],
                                message_id=r[10], votes_up=int(r[11]), votes_down=int(r[12])) for r in found]
 
     def expire(self, before: datetime) -> int:
@@ -85,6 +86,12 @@ class SqliteQuestionStore:
             return 0
         with self._connect() as conn:
             return conn.execute("DELETE FROM questions WHERE asked_at < ?", (timestamp(before),)).rowcount
+
+
+@functools.lru_cache(maxsize=4096)
+def _sources(text: str) -> tuple[str, ...]:
+    """Decode a row's cited sources: answers cite the same few articles over and over, so each text once."""
+    return tuple(json.loads(text))
 
 
 def load_key(path: Path) -> bytes:
