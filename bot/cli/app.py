@@ -197,14 +197,14 @@ def ask(ctx: click.Context, question: str | None, from_file: Path | None, as_jso
     that conversation, in order."""
     if not from_file and not (question or "").strip():
         raise click.UsageError("give a QUESTION or --from-file FILE")
-    service = _service(ctx)
+    service, questions = _service(ctx), _questions(ctx)
     if from_file:
-        for payload, answer in answer_lines(service, list(read_lines(from_file)), questions=_questions(ctx)):
+        for payload, answer in answer_lines(service, list(read_lines(from_file)), questions=questions):
             _emit(payload) if as_json else click.echo(render_answer(answer) + "\n")
         return
     started = time.perf_counter()
     answer = service.ask(question or "")
-    _questions(ctx).record(answer, channel=CLI, latency_s=time.perf_counter() - started)
+    questions.record(answer, channel=CLI, latency_s=time.perf_counter() - started)
     _emit(answer_json(answer)) if as_json else click.echo(render_answer(answer))
 
 
