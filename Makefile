@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: setup index run test test-fast lint bench bench-postgres bench-archive eval newsroom eval-newsroom clean
+.PHONY: setup index run test test-fast lint bench bench-postgres bench-archive bench-report eval newsroom eval-newsroom clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: setup
 # The PostgreSQL store against the index directory (docs/postgres.md): starts its own local server.
 bench-postgres: setup
 	$(PY) -m benchmarks.postgres --sizes $(or $(SIZES),10000,100000)
+
+# The question log and `newsbot report` over 100,000 synthetic questions (docs/report.md): needs the index.
+bench-report: index
+	$(PY) -m benchmarks.report
 
 # Indexing a newsroom's archive on real text against the peers (issue 14; docs/performance.md). Needs the newsroom
 # corpus; /usr/share/dict/american-english-huge (Debian's wamerican-huge) widens the scale corpora's vocabulary.

@@ -28,8 +28,8 @@ from benchmarks.common import (
     token_counter,
 )
 from benchmarks.latency import BACKEND_NAMES, backend_figures, cold_start, quality, service_latency
-from benchmarks.report import render
 from benchmarks.scale import SCALE_QUERIES, index_scale, seed_base_vectors
+from benchmarks.tables import render
 
 
 @click.command()

@@ -52,6 +52,11 @@ class Settings:
     cooldown_seconds: float = 5.0
     max_in_flight: int = 4
     feedback_db: Path = Path(".newsbot/feedback.sqlite3")
+    # The question log (docs/report.md), in the feedback database: `off` keeps no log; rows older than
+    # question_log_days are deleted; users are hashed with question_log_key (HMAC), made beside the database if unset.
+    question_log: str = field(default="on", metadata={"normalize": str.lower})
+    question_log_days: int = 90
+    question_log_key: str | None = field(default=None, repr=False)
     llm_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 5.0
@@ -69,6 +74,11 @@ class Settings:
     def read_limits(self) -> ReadLimits:
         """Return the size limits of what is read from the seeds."""
         return ReadLimits(self.max_article_bytes, self.max_page_bytes, self.max_feed_bytes)
+
+    @property
+    def question_log_key_file(self) -> Path:
+        """Return where the question log's key is kept when NEWSBOT_QUESTION_LOG_KEY is unset: beside the database."""
+        return self.feedback_db.with_name(self.feedback_db.name + ".key")
 
     @property
     def retrieval_config(self) -> RetrievalConfig:
@@ -120,6 +130,7 @@ class Settings:
             ("NEWSBOT_MAX_PAGE_BYTES", self.max_page_bytes, 1),
             ("NEWSBOT_MAX_FEED_BYTES", self.max_feed_bytes, 1),
             ("NEWSBOT_SEARCH_THREADS", self.search_threads, 0),
+            ("NEWSBOT_QUESTION_LOG_DAYS", self.question_log_days, 1),
         )
         for name, value, low in minimums:
             if value < low:
@@ -140,6 +151,11 @@ class Settings:
         if self.database_url is not None and not self.database_url.startswith(("postgresql://", "postgres://")):
             # Never echoed: it may hold a password.
             raise ConfigError("NEWSBOT_DATABASE_URL must be a postgresql:// URL")
+        if self.question_log not in ("on", "off"):
+            raise ConfigError(f"NEWSBOT_QUESTION_LOG must be on or off, not {self.question_log!r}")
+        if self.question_log_key is not None and len(self.question_log_key) < 16:
+            # Never echoed: it is a secret.
+            raise ConfigError("NEWSBOT_QUESTION_LOG_KEY must be at least 16 characters")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"NEWSBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
 

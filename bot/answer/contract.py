@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from bot.answer.abstain import RULES
 from bot.answer.conversation.state import Reply
+from bot.answer.questionreport import QuestionReport, SourceCount
 from bot.answer.types import Answer, Citation, SourceView
 from embeddings.ingest.add import Added
 from embeddings.records import BuildReport, Hit, SourceInfo
@@ -120,6 +121,35 @@ def add_json(added: Added, report: BuildReport) -> dict[str, object]:
             "unchanged": list(added.unchanged), "warnings": list(added.warnings), "index": build_report_json(report)}
 
 
+def _source_count_json(source: SourceCount) -> dict[str, object]:
+    return {"source_id": source.source_id, "count": source.count, "title": source.title, "date": source.date}
+
+
+def question_report_json(report: QuestionReport) -> dict[str, object]:
+    """Return the question log's report (`report --json`)."""
+    gaps = report.gaps
+    return {
+        "since": report.since, "until": report.until, "asked": report.asked, "answered": report.answered,
+        "declined": report.declined, "askers": report.askers,
+        "votes": {"up": report.votes_up, "down": report.votes_down},
+        "channels": dict(report.channels), "period": report.period,
+        "days": [{"day": d.day, "asked": d.asked, "answered": d.answered, "declined": d.declined} for d in report.days],
+        "declines": [{"rule": r.rule, "count": r.count, "reason": r.reason} for r in report.rules],
+        "gaps": {"groups": [{"size": g.size, "examples": list(g.examples), "last_asked": g.last_asked,
+                             "rules": dict(g.rules),
+                             "passages": [{"source_id": p.source_id, "title": p.title, "date": p.date, "text": p.text,
+                                           "score": p.score} for p in g.passages]} for g in gaps.groups],
+                 "group_count": gaps.group_count, "ungrouped": gaps.ungrouped},
+        "rated_down": [{"asked_at": r.asked_at, "question": r.question, "reading": r.reading,
+                        "votes_down": r.votes_down, "votes_up": r.votes_up,
+                        "sources": [_source_count_json(s) for s in r.sources]} for r in report.rated_down],
+        "sources": [_source_count_json(s) for s in report.sources],
+        "latency_ms": {"count": report.latency.count, "max": report.latency.maximum,
+                       **{f"p{p}": value for p, value in report.latency.percentiles}},
+        "notes": list(report.notes),
+    }
+
+
 # --------------------------------------------------------------------------- schemas
 
 _TEXT = {"type": "string"}
@@ -185,4 +215,26 @@ BUILD_REPORT_SCHEMA = _object({
 ADD_SCHEMA = _object({
     "copied": {"type": "array", "items": _object({"file": _TEXT, "articles": _COUNT})}, "unchanged": _TEXTS,
     "warnings": _TEXTS, "index": BUILD_REPORT_SCHEMA,
+})
+_SOURCE_COUNT = _object({"source_id": _TEXT, "count": _COUNT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT})
+_COUNTS = {"type": "object", "additionalProperties": _COUNT}
+QUESTION_REPORT_SCHEMA = _object({
+    "since": _MAYBE_TEXT, "until": _MAYBE_TEXT, "asked": _COUNT, "answered": _COUNT, "declined": _COUNT,
+    "askers": _COUNT, "votes": _object({"up": _COUNT, "down": _COUNT}), "channels": _COUNTS,
+    "period": {"enum": ["day", "week"]},
+    "days": {"type": "array", "items": _object({"day": _TEXT, "asked": _COUNT, "answered": _COUNT,
+                                                "declined": _COUNT})},
+    "declines": {"type": "array", "items": _object({"rule": _TEXT, "count": _COUNT, "reason": _TEXT})},
+    "gaps": _object({"groups": {"type": "array", "items": _object({
+        "size": _COUNT, "examples": _TEXTS, "last_asked": _TEXT, "rules": _COUNTS,
+        "passages": {"type": "array", "items": _object({"source_id": _TEXT, "title": _MAYBE_TEXT,
+                                                        "date": _MAYBE_TEXT, "text": _TEXT, "score": _NUMBER})}})},
+        "group_count": _COUNT, "ungrouped": _COUNT}),
+    "rated_down": {"type": "array", "items": _object({
+        "asked_at": _TEXT, "question": _TEXT, "reading": _MAYBE_TEXT, "votes_down": _COUNT, "votes_up": _COUNT,
+        "sources": {"type": "array", "items": _SOURCE_COUNT}})},
+    "sources": {"type": "array", "items": _SOURCE_COUNT},
+    "latency_ms": {"type": "object", "properties": {"count": _COUNT, "max": _NUMBER},
+                   "required": ["count", "max"], "additionalProperties": _NUMBER},
+    "notes": _TEXTS,
 })

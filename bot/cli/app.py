@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -14,22 +17,36 @@ from bot.answer.contract import (
     add_json,
     answer_json,
     build_report_json,
+    question_report_json,
     search_json,
     source_json,
     sources_json,
     timeline_json,
 )
 from bot.answer.inputs import QuestionLine, open_question_file, read_question_lines
+from bot.answer.questionlog import CLI
+from bot.answer.questionlog_sqlite import SqliteQuestionStore
+from bot.answer.questionlog_writer import QuestionLog, open_question_log
+from bot.answer.questionreport import build_report
 from bot.answer.service import NewsService
 from bot.cli.chat import answer_lines, emit_lines, run_chat
 from bot.cli.logs import configure_logging
 from bot.cli.output import echo, json_line, safe_line, tolerate_encoding
 from bot.cli.postgres import postgres
 from bot.cli.progress import TerminalProgress
-from bot.cli.render import render_answer, render_hits, render_source, render_sources, render_timeline
+from bot.cli.render import (
+    render_answer,
+    render_hits,
+    render_question_report,
+    render_source,
+    render_sources,
+    render_timeline,
+)
+from bot.cli.report_page import render_page
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
 from embeddings.progress import Report
+from embeddings.records import SourceInfo
 
 log = logging.getLogger("newsbot")
 
@@ -61,6 +78,15 @@ def _service(ctx: click.Context) -> NewsService:
 
 def _settings(ctx: click.Context) -> Settings:
     return ctx.find_root().obj["settings"]
+
+
+def _questions(ctx: click.Context) -> QuestionLog:
+    """The question log, opened once per run and written out when the command ends."""
+    root = ctx.find_root()
+    if "questions" not in root.obj:
+        root.obj["questions"] = open_question_log(_settings(ctx))
+        root.call_on_close(root.obj["questions"].close)
+    return root.obj["questions"]
 
 
 def read_lines(path: Path) -> Iterator[QuestionLine]:
@@ -175,13 +201,15 @@ def ask(ctx: click.Context, question: str | None, from_file: Path | None, as_jso
     that conversation, in order."""
     if not from_file and not (question or "").strip():
         raise click.UsageError("give a QUESTION or --from-file FILE")
-    service = _service(ctx)
+    service, questions = _service(ctx), _questions(ctx)
     if from_file:
         # Line by line: the lines before a bad one are answered before it is reported, by its own number.
-        for payload, answer in answer_lines(service, read_lines(from_file)):
+        for payload, answer in answer_lines(service, read_lines(from_file), questions=questions):
             _emit(payload) if as_json else echo(render_answer(answer) + "\n")
         return
+    started = time.perf_counter()
     answer = service.ask(question or "")
+    questions.record(answer, channel=CLI, latency_s=time.perf_counter() - started)
     _emit(answer_json(answer)) if as_json else echo(render_answer(answer))
 
 
@@ -254,11 +282,12 @@ def chat(ctx: click.Context, as_json: bool) -> None:
     service = _service(ctx)
     if as_json:
         service.load()
-        emit_lines(service, read_question_lines(sys.stdin, "<stdin>"), echo, default="chat")
+        emit_lines(service, read_question_lines(sys.stdin, "<stdin>"), echo, default="chat",
+                   questions=_questions(ctx))
         return
     echo("Loading the model and index...", err=True)
     service.warm_up()
-    run_chat(service, read_line=lambda: input("you> "), write=echo)
+    run_chat(service, read_line=lambda: input("you> "), write=echo, questions=_questions(ctx))
 
 
 @cli.command(name="eval")
@@ -296,6 +325,51 @@ def evaluate_command(ctx: click.Context, questions_file: Path | None, conversati
         _emit(result)
     else:
         echo(evaluation.render_evaluation(result))
+
+
+@cli.command()
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only the questions asked from this day "
+              "on (YYYY-MM-DD, UTC); default: all the log keeps.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the report as a self-contained "
+              "HTML page to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of the summary.")
+@click.pass_context
+def report(ctx: click.Context, since: datetime | None, out: Path | None, as_json: bool) -> None:
+    """What readers asked and did not get, from the question log: per day, declines by rule, unanswered questions
+    grouped by subject with the closest passages, answers rated down, the most cited sources, latency."""
+    settings = _settings(ctx)
+    store = SqliteQuestionStore(settings.feedback_db)
+    start = since.replace(tzinfo=UTC) if since else None
+    notes = ["NEWSBOT_QUESTION_LOG is off: no new questions are being logged."] * (settings.question_log == "off")
+    try:
+        store.expire(datetime.now(UTC) - timedelta(days=settings.question_log_days))
+        rows = store.read(start)
+    except (sqlite3.Error, OSError) as error:
+        raise NewsbotError(f"cannot read the question log in {settings.feedback_db}: {error}") from None
+    service = _service(ctx)
+    try:
+        index = service.index
+    except NewsbotError as error:
+        # The log alone still makes a report: without the archive, groups come without passages, sources untitled.
+        notes.append(f"No passages or titles: {error}")
+        result = build_report(rows, service.embedder, since=start.date() if start else None, notes=notes)
+    else:
+        def describe(source_id: str) -> SourceInfo | None:
+            return index.source(source_id) if source_id in index.articles else None
+
+        result = build_report(rows, service.embedder, service.search, describe,
+                              since=start.date() if start else None, notes=notes)
+    if out is not None:
+        try:
+            out.write_text(render_page(result), encoding="utf-8")
+        except OSError as error:
+            raise NewsbotError(f"cannot write {out}: {error.strerror or error}") from None
+    if as_json:
+        _emit(question_report_json(result))
+    else:
+        click.echo(render_question_report(result))
+        if out is not None:
+            click.echo(f"\nThe report is in {out}")
 
 
 @cli.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+from bot.answer.questionreport import QuestionReport, SourceCount
 from bot.answer.types import Answer, Citation, SourceView
 from bot.cli.output import safe_line
 from embeddings.records import Hit, SourceInfo
@@ -108,4 +109,57 @@ def render_source(view: SourceView) -> str:
     for chunk in view.chunks:
         preview = chunk.text if len(chunk.text) <= 90 else chunk.text[:89] + "…"
         lines.append(safe_line(f"  {chunk.chunk_id} [{chunk.start}:{chunk.end}] {preview}"))
+    return "\n".join(lines)
+
+
+def _line(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cited(source: SourceCount) -> str:
+    return f"{source.source_id}" + (f" {_line(source.title, 50)}" if source.title else "")
+
+
+def render_question_report(report: QuestionReport, groups: int = 10) -> str:
+    """Render the question report's summary for a terminal: totals, declines, the largest gaps, what was rated down."""
+    if not report.asked:
+        return "\n".join(["No questions logged in this period.", *report.notes])
+
+    def share(part: int) -> str:
+        return f"{100 * part / report.asked:.0f}%"
+
+    latency = ", ".join(f"p{p} {v:g} ms" for p, v in report.latency.percentiles)
+    lines = [
+        f"Questions {report.since} to {report.until} (UTC): {report.asked} asked by {report.askers} people, "
+        f"{report.answered} answered ({share(report.answered)}), {report.declined} declined "
+        f"({share(report.declined)}); votes: {report.votes_up} up, {report.votes_down} down",
+        "Where: " + ", ".join(f"{kind} {count}" for kind, count in report.channels),
+        f"Latency: {latency}, max {report.latency.maximum:g} ms",
+        *report.notes,
+    ]
+    if report.rules:
+        lines += ["", "Declined, by rule:"]
+        lines += [f"  {r.count:>6}  {r.rule:<18} {_line(r.reason, 70)}" for r in report.rules]
+    gaps = report.gaps
+    if gaps.groups:
+        lines += ["", f"Unanswered, grouped by subject ({gaps.group_count} groups; {gaps.ungrouped} questions too "
+                      "rare to group):"]
+        for gap in gaps.groups[:groups]:
+            lines.append(f"  {gap.size:>6}x {_line(gap.examples[0])}")
+            lines += [f"          also: {_line(example, 80)}" for example in gap.examples[1:]]
+            if gap.passages:
+                closest = gap.passages[0]
+                lines.append(f"          closest: {closest.source_id} {_line(closest.title or 'Untitled', 50)} "
+                             f"({closest.date or 'undated'})")
+    if report.rated_down:
+        lines += ["", "Rated down:"]
+        for row in report.rated_down[:10]:
+            lines.append(f"  {row.votes_down:>3} down {row.votes_up:>3} up  {row.asked_at[:10]}  "
+                         f"{_line(row.question, 60)}")
+            if row.sources:
+                lines.append("          cited: " + "; ".join(_cited(s) for s in row.sources[:3]))
+    if report.sources:
+        lines += ["", "Most cited sources:"]
+        lines += [f"  {s.count:>6}  {_cited(s)}" for s in report.sources[:10]]
     return "\n".join(lines)

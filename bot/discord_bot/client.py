@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answer.questionlog_writer import QuestionLog, open_question_log
 from bot.answer.service import NewsService
 from bot.discord_bot.cogs.common import Collaborators
 from bot.discord_bot.feedback import FeedbackStore
@@ -21,7 +22,7 @@ from embeddings.errors import ConfigError, NewsbotError
 log = logging.getLogger("bot.discord")
 
 # Loaded by name in setup_hook, as discord.py's extensions are: each module has `async def setup(bot)`.
-EXTENSIONS = ("bot.discord_bot.cogs.questions", "bot.discord_bot.cogs.sources")
+EXTENSIONS = ("bot.discord_bot.cogs.questions", "bot.discord_bot.cogs.sources", "bot.discord_bot.cogs.coverage")
 
 
 class NewsTree(app_commands.CommandTree):
@@ -52,7 +53,7 @@ class NewsBot(commands.Bot):
     """newsbot on Discord: questions by mention, DM, listened channel or /ask, and the corpus commands."""
 
     def __init__(self, settings: Settings, service: NewsService, *, feedback: FeedbackStore | None = None,
-                 message_content: bool = True) -> None:
+                 questions: QuestionLog | None = None, message_content: bool = True) -> None:
         intents = discord.Intents.default()
         # Privileged: without it mentions and DMs still carry their text, but listened channels don't.
         intents.message_content = message_content
@@ -61,7 +62,8 @@ class NewsBot(commands.Bot):
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_PINGS,
                          help_command=None, tree_cls=NewsTree, **shards)
         self.collaborators = Collaborators(settings, service, feedback or FeedbackStore(settings.feedback_db),
-                                           Gate(settings.cooldown_seconds, settings.max_in_flight), LiveViews())
+                                           Gate(settings.cooldown_seconds, settings.max_in_flight), LiveViews(),
+                                           questions or open_question_log(settings))
         self.synced_commands: list[app_commands.AppCommand] = []
 
     @property
@@ -86,6 +88,11 @@ class NewsBot(commands.Bot):
     def feedback(self) -> FeedbackStore:
         """Return the feedback store the cogs and views record votes in."""
         return self.collaborators.feedback
+
+    @property
+    def questions(self) -> QuestionLog:
+        """Return the question log the cogs record answers in."""
+        return self.collaborators.questions
 
     @property
     def gate(self) -> Gate:
@@ -122,6 +129,11 @@ class NewsBot(commands.Bot):
         log.info("synced %d slash commands %s", len(self.synced_commands),
                  f"to guild {guild.id}" if guild else "globally (may take up to an hour to appear)")
 
+    async def close(self) -> None:
+        """Write out the question log's queued rows, then disconnect."""
+        await asyncio.to_thread(self.questions.close)
+        await super().close()
+
     async def on_message(self, message: discord.Message, /) -> None:
         """Do nothing here: there are no prefix commands, and the Questions cog listens for questions."""
 
@@ -132,10 +144,12 @@ class NewsBot(commands.Bot):
 
 
 def create_bot(settings: Settings | None = None, *, service: NewsService | None = None,
-               feedback: FeedbackStore | None = None, message_content: bool = True) -> commands.Bot:
+               feedback: FeedbackStore | None = None, questions: QuestionLog | None = None,
+               message_content: bool = True) -> commands.Bot:
     """Build the bot; the model and index load in setup_hook, when it logs in."""
     settings = settings or Settings.from_env()
-    return NewsBot(settings, service or NewsService(settings), feedback=feedback, message_content=message_content)
+    return NewsBot(settings, service or NewsService(settings), feedback=feedback, questions=questions,
+                   message_content=message_content)
 
 
 def run_bot(settings: Settings) -> None:

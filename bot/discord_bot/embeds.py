@@ -33,6 +33,7 @@ from bot.discord_bot.limits import (
 from embeddings.errors import NewsbotError
 
 if TYPE_CHECKING:
+    from bot.answer.gaps import Gaps
     from bot.answer.types import Answer, Citation, SourceView
     from embeddings.records import BuildReport, Hit, SourceInfo
 
@@ -49,10 +50,13 @@ INFO_COLOUR = discord.Colour.dark_teal()
 NO_QUESTION = "Ask me a question about the news, for example: “What did the minister say about the budget?”"
 BUSY = "I'm busy with other questions right now: please try again in a moment."
 NO_PERMISSION = "Only members with the Manage Server permission can reindex."
+NO_GAPS_PERMISSION = "Only members with the Manage Server permission can see what readers asked."
+QUESTION_LOG_OFF = "The question log is off (NEWSBOT_QUESTION_LOG=off): there are no questions to look at."
 REINDEX_RUNNING = "A reindex is already running: its result will be posted when it ends."
 NOTICE_FIELD = "ℹ️ Note"
 FEEDBACK_THANKS = {1: "Thanks: noted that this answer helped 👍", -1: "Thanks: noted that this answer did not help 👎"}
 
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):/(/)")
 _ABSOLUTE_PATH = re.compile(r"(?<![\w./\\])(?:[A-Za-z]:\\|/)(?:[^\s'\"`:/\\]+[/\\])+([^\s'\"`:/\\]+)")
 
 
@@ -360,6 +364,40 @@ def reindex_text(report: BuildReport) -> str:
     if report.warnings:
         text += f"\n{len(report.warnings)} warnings:\n" + "\n".join(f"- {md(one_line(w))}" for w in report.warnings)
     return shorten(text, CONTENT_LIMIT)
+
+
+# --------------------------------------------------------------------------- gaps
+
+
+def unlinked(text: str) -> str:
+    """Return text escaped and on one line, with every URL broken so that Discord shows no link."""
+    return _SCHEME.sub("\\1:/\u200b\\2", md(one_line(text)))
+
+
+def gaps_embed(asked: int, declined: int, gaps: Gaps, days: int) -> discord.Embed:
+    """Return the largest groups of the unanswered questions of the last `days` days, with the closest article
+    each, link-free (questions are quoted as typed)."""
+    title = f"Unanswered questions, last {days} days"
+    if not declined:
+        text = f"All {asked} questions were answered." if asked else "No questions were asked."
+        return fit_embed(discord.Embed(title=title, description=text, colour=INFO_COLOUR))
+    embed = discord.Embed(title=title, colour=LEADS_COLOUR, description=(
+        f"{declined} of {asked} questions were not answered: {gaps.group_count} subjects, the most asked first, "
+        "each with the closest article the archive has. `newsbot report` shows everything."))
+    shown = gaps.groups[:10]
+    for gap in shown:
+        lines = [f"also: “{shorten(unlinked(example), 150)}”" for example in gap.examples[1:]]
+        closest = gap.passages[0] if gap.passages else None
+        lines.append(f"closest: {shorten(unlinked(closest.title or 'Untitled'), 120)} - {closest.date or 'undated'}"
+                     f" - `{closest.source_id}`" if closest else "closest: nothing in the archive")
+        lines.append("declined: " + ", ".join(f"{rule} {count}" for rule, count in gap.rules))
+        embed.add_field(name=shorten(f"{gap.size}× {unlinked(gap.examples[0])}", FIELD_NAME_FLOOR),
+                        value=shorten("\n".join(lines), FIELD_VALUE_LIMIT), inline=False)
+    more = [f"{gaps.group_count - len(shown)} more subjects"] * (gaps.group_count > len(shown)) + [
+        f"{gaps.ungrouped} questions asked too rarely to group"] * (gaps.ungrouped > 0)
+    if more:
+        embed.set_footer(text="and " + "; ".join(more))
+    return fit_embed(embed)
 
 
 # --------------------------------------------------------------------------- notices

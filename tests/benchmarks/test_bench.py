@@ -23,8 +23,8 @@ from benchmarks.common import (
     summarize,
     token_counter,
 )
-from benchmarks.report import render
 from benchmarks.scale import SyntheticCorpus, index_scale
+from benchmarks.tables import render
 from embeddings.encoders.names import resolve_model_path
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
 from embeddings.index.ann import mixture_vectors

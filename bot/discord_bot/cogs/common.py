@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import discord
+
+from bot.answer.questionlog import CHANNEL, DM, THREAD
+from bot.answer.questionlog_writer import QuestionLog
 from bot.answer.service import NewsService
 from bot.discord_bot.feedback import FeedbackStore
 from bot.discord_bot.gate import Gate
@@ -14,7 +18,8 @@ from bot.settings import Settings
 
 @dataclass
 class Collaborators:
-    """The service that answers, the settings, the feedback store, the gate and the live views of one bot.
+    """The service that answers, the settings, the feedback store, the gate, the live views and the question log of
+    one bot.
 
     One object per bot, shared by its cogs: settings swapped here are what every cog reads next.
     """
@@ -24,9 +29,17 @@ class Collaborators:
     feedback: FeedbackStore
     gate: Gate
     live_views: LiveViews
+    questions: QuestionLog
 
 
 class HasCollaborators(Protocol):
     """A bot that carries its collaborators (as the client does), so that an extension's setup can pass them on."""
 
     collaborators: Collaborators
+
+
+def asked_in(channel: object, guild_id: int | None) -> str:
+    """Return the question log's kind of the channel a question was asked in: a DM, a thread or a channel."""
+    if guild_id is None:
+        return DM
+    return THREAD if isinstance(channel, discord.Thread) else CHANNEL

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -17,7 +18,7 @@ from discord.ext import commands
 
 from bot.answer.conversation.state import ConversationStore
 from bot.discord_bot import embeds, history, limits
-from bot.discord_bot.cogs.common import Collaborators, HasCollaborators
+from bot.discord_bot.cogs.common import Collaborators, HasCollaborators, asked_in
 from bot.discord_bot.messaging import NO_PINGS, report_error, user_text
 from bot.discord_bot.views import AnswerView
 
@@ -129,18 +130,24 @@ class Questions(commands.Cog):
             destination, key, earlier = await self._destination(message, cleaned.text)
             with contextlib.suppress(discord.HTTPException):
                 await destination.typing()
+            started = time.perf_counter()
             try:
                 reply = await asyncio.to_thread(self._turn, key, question, earlier)
             except Exception as error:
                 await self._say(message, destination, user_text(error, f"answering message {message.id}"))
                 return
+            latency = time.perf_counter() - started
+        sent: discord.Message | None = None
         try:
             sent = await self._send_answer(message, destination, reply.answer, reply.reading.shown)
         except discord.HTTPException as error:
             text = embeds.error_id_text(report_error(error, f"sending the answer to message {message.id}"))
             await self._say(message, destination, text)
-            return
-        self.remember_answer(sent.id, key)
+        where = asked_in(message.channel, message.guild.id if message.guild else None)
+        self.parts.questions.record(reply.answer, channel=where, latency_s=latency, reading=reply.reading,
+                                    user_id=message.author.id, message_id=sent.id if sent else None)
+        if sent is not None:
+            self.remember_answer(sent.id, key)
 
     def _turn(self, key: str, question: str, earlier: list[tuple[str, str]]) -> Reply:
         """Answer a turn of the conversation under `key`, first rebuilding it from what was read back, if needed."""
@@ -225,8 +232,9 @@ class Questions(commands.Cog):
     # ------------------------------------------------------------------ /ask and /timeline
 
     async def _answer_slash(self, interaction: discord.Interaction, text: str,
-                            work: Callable[[str], Answer]) -> Answer | None:
-        """Validate, pass the gate, defer, then run the blocking work off the event loop."""
+                            work: Callable[[str], Answer]) -> tuple[Answer, float] | None:
+        """Validate, pass the gate, defer, then run the blocking work off the event loop; return the answer and the
+        seconds it took."""
         # An over-long question is answered on its first NEWSBOT_MAX_QUESTION_CHARS characters, with a note.
         if not self.parts.service.clean(text).has_words:
             await interaction.response.send_message(embeds.NO_QUESTION, ephemeral=True, allowed_mentions=NO_PINGS)
@@ -236,7 +244,9 @@ class Questions(commands.Cog):
                 await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
                 return None
             await interaction.response.defer(thinking=True)
-            return await asyncio.to_thread(work, text)
+            started = time.perf_counter()
+            answer = await asyncio.to_thread(work, text)
+            return answer, time.perf_counter() - started
 
     @app_commands.command(name="timeline", description="What the articles said on a topic, oldest first, with quotes.")
     @app_commands.describe(topic="A topic, e.g. the budget talks")
@@ -244,18 +254,25 @@ class Questions(commands.Cog):
         """Show every distinct statement on a topic in date order: how a position changed over time."""
         result = await self._answer_slash(interaction, topic, self.parts.service.timeline)
         if result is not None:
-            await interaction.followup.send(embed=embeds.timeline_embed(result), allowed_mentions=NO_PINGS)
+            await interaction.followup.send(embed=embeds.timeline_embed(result[0]), allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="ask", description="Ask a question about the news; the answer quotes the articles.")
     @app_commands.describe(question="Your question, e.g. What did the minister say about the budget?")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         """Answer a question with cited quotes, plus Passages and feedback buttons."""
-        answer = await self._answer_slash(interaction, question, self.parts.service.ask)
-        if answer is None:
+        result = await self._answer_slash(interaction, question, self.parts.service.ask)
+        if result is None:
             return
+        answer, latency = result
         view = AnswerView(answer, self.parts.feedback)
-        await interaction.followup.send(embed=embeds.answer_embed(answer), view=view, allowed_mentions=NO_PINGS,
-                                        wait=True)
+        sent: discord.Message | None = None
+        try:
+            sent = await interaction.followup.send(embed=embeds.answer_embed(answer), view=view,
+                                                   allowed_mentions=NO_PINGS, wait=True)
+        finally:
+            self.parts.questions.record(answer, channel=asked_in(interaction.channel, interaction.guild_id),
+                                        latency_s=latency, user_id=interaction.user.id,
+                                        message_id=sent.id if sent else None)
         self.parts.live_views.keep(view)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.answer.questionlog_sqlite import SqliteQuestionStore
 from bot.cli.app import cli
 from bot.settings import Settings
 
@@ -127,8 +128,9 @@ def test_bad_settings_are_a_one_line_error(tmp_path):
     assert "NEWSBOT_TOP_K" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_installed_entry_point_answers_end_to_end(settings, service):
-    env = {**os.environ, "NEWSBOT_INDEX_DIR": str(settings.index_dir), "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir)}
+def test_the_installed_entry_point_answers_end_to_end(settings, service, tmp_path):
+    env = {**os.environ, "NEWSBOT_INDEX_DIR": str(settings.index_dir), "NEWSBOT_SEEDS_DIR": str(settings.seeds_dir),
+           "NEWSBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
     result = subprocess.run([sys.executable, "-m", "bot", "ask", "What did Crosetto say about troops?", "--json"],
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -136,6 +138,9 @@ def test_the_installed_entry_point_answers_end_to_end(settings, service):
     quote = payload["citations"][0]["quote"]
     source = (settings.seeds_dir / f"{payload['citations'][0]['source_id']}.txt").read_text(encoding="utf-8")
     assert quote in source
+    # The question log is written out before the process exits.
+    [logged] = SqliteQuestionStore(tmp_path / "feedback.sqlite3").read()
+    assert (logged.question, logged.answered, logged.channel) == (payload["question"], True, "cli")
 
 
 def test_settings_come_from_env_and_dotenv(tmp_path):
