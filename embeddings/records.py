@@ -8,6 +8,11 @@ Span = tuple[int, int]
 
 # Bump when article cleaning or sentence splitting changes: indexes built by older rules are then rebuilt.
 CHUNKING_VERSION = 3
+# Provenance fields that say what happened to an article rather than where a value came from: the day a newer version
+# replaced its text, and each other outlet's copy of the same story ("outlet<TAB>url"). Kept in provenance, which
+# both stores already hold, so that no index format changes for them.
+UPDATED = "updated"
+COPY = "copy"
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class Article:
     @property
     def info(self) -> SourceInfo:
         """Return what a citation shows about this article."""
-        return SourceInfo(self.source_id, self.title, self.date, self.outlet, self.url, self.author)
+        return SourceInfo(self.source_id, self.title, self.date, self.outlet, self.url, self.author,
+                          *history(self.provenance))
 
     def span_text(self, span: Span) -> str:
         """Return the exact text of a span of the source file."""
@@ -90,6 +96,22 @@ class SourceInfo:
     outlet: str | None = None
     url: str | None = None
     author: str | None = None
+    # The day a newer version replaced the text (None: never updated), and the same story at other outlets.
+    updated: str | None = None
+    copies: tuple[tuple[str, str], ...] = ()
+
+
+def history(provenance: tuple[tuple[str, str], ...]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """Return (updated, copies) from an article's provenance: the last update's day and each (outlet, url) copy."""
+    updated = None
+    copies: list[tuple[str, str]] = []
+    for name, value in provenance:
+        if name == UPDATED:
+            updated = value
+        elif name == COPY:
+            outlet, _, url = value.partition("\t")
+            copies.append((outlet, url))
+    return updated, tuple(copies)
 
 
 @dataclass(frozen=True)

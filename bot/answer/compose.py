@@ -120,7 +120,8 @@ def _cite(groups: list[list[Candidate]]) -> tuple[list[Citation], list[Point], l
                 n=len(citations) + 1, source_id=member.source.source_id, chunk_id=member.chunk_id,
                 quote=member.text, start=member.span[0], end=member.span[1], title=member.source.title,
                 date=member.source.date, outlet=member.source.outlet, speaker=member.speaker,
-                url=member.source.url, author=member.source.author,
+                url=member.source.url, author=member.source.author, updated=member.source.updated,
+                copies=member.source.copies,
             ))
             numbers.append(len(citations))
         note = None

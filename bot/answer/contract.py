@@ -21,6 +21,7 @@ def citation_json(citation: Citation) -> dict[str, object]:
         "n": citation.n, "source_id": citation.source_id, "chunk_id": citation.chunk_id, "quote": citation.quote,
         "title": citation.title, "date": citation.date, "outlet": citation.outlet, "speaker": citation.speaker,
         "start": citation.start, "end": citation.end, "url": citation.url, "author": citation.author,
+        "updated": citation.updated, "copies": [{"outlet": o or None, "url": u or None} for o, u in citation.copies],
     }
 
 
@@ -167,7 +168,8 @@ def _object(properties: dict[str, object]) -> dict[str, object]:
 CITATION_SCHEMA = _object({
     "n": {"type": "integer", "minimum": 1}, "source_id": _TEXT, "chunk_id": _TEXT, "quote": _TEXT,
     "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT, "speaker": _MAYBE_TEXT,
-    "start": _COUNT, "end": _COUNT, "url": _MAYBE_TEXT, "author": _MAYBE_TEXT,
+    "start": _COUNT, "end": _COUNT, "url": _MAYBE_TEXT, "author": _MAYBE_TEXT, "updated": _MAYBE_TEXT,
+    "copies": {"type": "array", "items": _object({"outlet": _MAYBE_TEXT, "url": _MAYBE_TEXT})},
 })
 LEAD_SCHEMA = _object({"source_id": _TEXT, "chunk_id": _TEXT, "text": _TEXT, "score": _NUMBER, "date": _MAYBE_TEXT,
                        "title": _MAYBE_TEXT})

@@ -54,6 +54,9 @@ class Citation:
     speaker: str | None = None
     url: str | None = None
     author: str | None = None
+    # The day a newer version of the article replaced the one quoted before, and other outlets' copies of the story.
+    updated: str | None = None
+    copies: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,19 @@ WIDTH = 100
 
 
 def source_label(info: SourceInfo | Citation) -> str:
-    """Return 'title - date - source id' for a citation line."""
+    """Return 'title - date - source id' for a citation line ('date, updated DAY' for an article updated since)."""
     title = info.title or "(untitled)"
-    return safe_line(f"{title} - {info.date or 'undated'} - {info.source_id}")
+    updated = f", updated {info.updated}" if info.updated else ""
+    return safe_line(f"{title} - {info.date or 'undated'}{updated} - {info.source_id}")
 
 
 def _url_line(info: SourceInfo | Citation, indent: str = "      ") -> list[str]:
-    """Return the article's URL as a line of its own, when it has one."""
-    return [f"{indent}{safe_line(info.url)}"] if info.url else []
+    """Return the article's URL as a line of its own, when it has one, and the other outlets that ran the story."""
+    lines = [f"{indent}{safe_line(info.url)}"] if info.url else []
+    if info.copies:
+        also = "; ".join(safe_line(" ".join(part for part in copy if part)) for copy in info.copies)
+        lines.append(f"{indent}also published by: {also}")
+    return lines
 
 
 def _wrap(text: str, indent: str = "") -> str:

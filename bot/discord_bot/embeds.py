@@ -76,7 +76,19 @@ def source_label(title: str | None, date: str | None, source_id: str, *, prefix:
 def citation_name(citation: Citation) -> str:
     """Return a citation's field name: '[n] title - date - source_id', with the speaker when known."""
     suffix = f" ({citation.speaker})" if citation.speaker else ""
-    return source_label(citation.title, citation.date, citation.source_id, prefix=f"[{citation.n}] ", suffix=suffix)
+    return source_label(citation.title, dated(citation), citation.source_id, prefix=f"[{citation.n}] ", suffix=suffix)
+
+
+def dated(citation: Citation) -> str | None:
+    """Return a citation's date, with the day of its article's last update when it was updated."""
+    return f"{citation.date or 'undated'}, updated {citation.updated}" if citation.updated else citation.date
+
+
+def copies_line(citation: Citation) -> str:
+    """Return '\nalso: outlet, outlet' for a story other outlets ran too (linked where they have a URL), else ''."""
+    if not citation.copies:
+        return ""
+    return "\nalso: " + ", ".join(linked(outlet or "another outlet", url, 60) for outlet, url in citation.copies[:5])
 
 
 def link_target(url: str | None) -> str | None:
@@ -95,12 +107,13 @@ def linked(text: str, url: str | None, limit: int = 200) -> str:
 
 def citation_field(citation: Citation) -> tuple[str, str]:
     """Return a citation's field: its name, and its verbatim quote (under the title, linked to the article)."""
+    also = copies_line(citation)
     if link_target(citation.url) is None:
-        return citation_name(citation), quote_block(citation.quote)
+        return citation_name(citation), quote_block(citation.quote, FIELD_VALUE_LIMIT - len(also)) + also
     suffix = f" ({citation.speaker})" if citation.speaker else ""
-    name = shorten(f"[{citation.n}] {citation.date or 'undated'} - {citation.source_id}{suffix}", FIELD_NAME_FLOOR)
+    name = shorten(f"[{citation.n}] {dated(citation) or 'undated'} - {citation.source_id}{suffix}", FIELD_NAME_FLOOR)
     head = linked(citation.title or "Untitled", citation.url)
-    return name, f"{head}\n{quote_block(citation.quote, FIELD_VALUE_LIMIT - len(head) - 1)}"
+    return name, f"{head}\n{quote_block(citation.quote, FIELD_VALUE_LIMIT - len(head) - 1 - len(also))}{also}"
 
 
 def quote_block(text: str, limit: int = FIELD_VALUE_LIMIT) -> str:

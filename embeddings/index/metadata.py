@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.records import Article, Chunk, SourceInfo, Span
+from embeddings.records import Article, Chunk, SourceInfo, Span, history
 
 ARTICLE_CACHE = 256
 CHUNK_CACHE = 4096
@@ -31,7 +31,8 @@ CREATE TABLE chunks (
 );
 """
 _ARTICLE_COLUMNS = "source_id, title, date, outlet, content_hash, text, body, segments, noise, provenance, url, author"
-_INFO_COLUMNS = "source_id, title, date, outlet, url, author"
+# The last column, provenance, is read for what happened to the article (updated, copies): info_from_row.
+_INFO_COLUMNS = "source_id, title, date, outlet, url, author, provenance"
 _CHUNK_COLUMNS = "row, chunk_id, source_id, start_char, end_char, sentences"
 
 
@@ -65,6 +66,13 @@ def _article_row(article: Article) -> tuple:
     return (article.source_id, article.title, article.date, article.outlet, article.content_hash, article.text,
             json.dumps(article.body), json.dumps(article.segments), json.dumps(article.noise),
             json.dumps(article.provenance), article.url, article.author)
+
+
+def info_from_row(row: Sequence) -> SourceInfo:
+    """Return citation metadata from a row of the _INFO_COLUMNS."""
+    *values, provenance = row
+    pairs = tuple((k, v) for k, v in json.loads(provenance or "[]"))
+    return SourceInfo(*values, *history(pairs))
 
 
 def _spans(rows: list) -> tuple[Span, ...]:
@@ -165,11 +173,11 @@ class MetadataStore:
         row = self._one(f"SELECT {_INFO_COLUMNS} FROM articles WHERE source_id = ?", (source_id,))
         if row is None:
             raise KeyError(source_id)
-        return SourceInfo(*row)
+        return info_from_row(row)
 
     def sources(self) -> list[SourceInfo]:
         """Return every article's citation metadata, by id."""
-        return [SourceInfo(*row) for row in self._all(f"SELECT {_INFO_COLUMNS} FROM articles ORDER BY source_id")]
+        return [info_from_row(row) for row in self._all(f"SELECT {_INFO_COLUMNS} FROM articles ORDER BY source_id")]
 
     def date_range(self) -> tuple[str | None, str | None]:
         """Return the first and last article date."""

@@ -20,6 +20,7 @@ from embeddings.index.metadata import (
     RecentCache,
     _article_from_row,
     _spans,
+    info_from_row,
 )
 from embeddings.postgres.connection import EF_SEARCH, Database
 from embeddings.postgres.schema import ARTICLE_COLUMNS, generation_schema
@@ -195,11 +196,11 @@ class PostgresIndex:
         rows = self.store.all("SELECT {sources} FROM {g}.articles WHERE source_id = %s", (source_id,))
         if not rows:
             raise KeyError(source_id)
-        return SourceInfo(*rows[0])
+        return info_from_row(rows[0])
 
     def sources(self) -> list[SourceInfo]:
         """Return every article's citation metadata, by id."""
-        return [SourceInfo(*row) for row in self.store.all("SELECT {sources} FROM {g}.articles ORDER BY source_id")]
+        return [info_from_row(row) for row in self.store.all("SELECT {sources} FROM {g}.articles ORDER BY source_id")]
 
     def date_range(self) -> tuple[str | None, str | None]:
         """Return the first and last article date."""
@@ -385,6 +386,6 @@ class PostgresSearch:
             sentence_vectors = [v.to_numpy() for v in row[8]]
             scores = np.stack(sentence_vectors) @ vector if sentence_vectors else np.zeros(0)
             dense = None if position in found.dense else float(row[7].to_numpy() @ vector)
-            parts.append(HitParts(chunk, SourceInfo(*row[9:]),
+            parts.append(HitParts(chunk, info_from_row(row[9:]),
                                   tuple(float(s) for s in scores), dense))
         return parts

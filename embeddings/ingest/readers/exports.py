@@ -1,5 +1,7 @@
 """Exports from a content system (*.csv, *.jsonl): one article a row, in the columns title, date or published, url,
-outlet or source, author, text or content or body, and an optional id; other columns are ignored."""
+outlet or source, author, text or content or body, and an optional id; `updated` (the day a newer version replaced
+the text) and, in JSON Lines, `copies` (the same story at other outlets: [{"outlet", "url"}]) are kept for citations;
+other columns are ignored."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from embeddings.ingest.readers.common import (
     short_hash,
 )
 from embeddings.ingest.readers.markup import blocks_from_html, body_chars, looks_like_html, mark_noise
+from embeddings.records import COPY, UPDATED
 
 SUFFIXES = (".csv", ".jsonl")
 READER_VERSION = "export-1"
@@ -30,7 +33,10 @@ READER_VERSION = "export-1"
 COLUMNS = {
     "id": ("id",), "title": ("title",), "date": ("date", "published"), "url": ("url",),
     "outlet": ("outlet", "source"), "author": ("author",), "text": ("text", "content", "body"),
+    "updated": ("updated",), "copies": ("copies",),
 }
+# Other outlets' copies of one story kept for its citations.
+MAX_COPIES = 20
 
 
 def read_export(name: str, raw: bytes, limits: ReadLimits) -> Extracted:
@@ -159,12 +165,28 @@ def _row_article(row: Mapping[str, object], limits: ReadLimits, label: str):
     else:
         source_id = short_hash(url or raw_url or f"{title}|{raw_date}")
     origin = "export row"
+    updated = iso_date(one_line(_scalar(_field(row, "updated"))))
+    copies = _copies(_field(row, "copies"))
     found = Found(title, date, outlet, url, author, provenance((
         ("title", title, origin), ("date", date, origin), ("outlet", outlet, origin), ("url", url, origin),
         ("author", author, origin), ("text", True, origin),
-    )))
+    )) + ((UPDATED, updated),) * bool(updated) + tuple((COPY, f"{o}\t{u}") for o, u in copies))
     blocks = mark_noise(blocks_from_html(text) if looks_like_html(text) else blocks_from_text(text), found)
     if not body_chars(blocks):
         return None, [*warnings, f"{label}: no article text after cleaning, skipped"]
-    fields = json.dumps([source_id, title, raw_date, url, outlet, author, text], ensure_ascii=False)
+    fields = json.dumps([source_id, title, raw_date, url, outlet, author, text, *([updated, copies] if updated or copies
+                                                                                  else [])], ensure_ascii=False)
     return build_article(source_id, blocks, found, digest(READER_VERSION, fields)), warnings
+
+
+def _copies(value: object) -> list[tuple[str, str]]:
+    """Return the (outlet, url) pairs of a `copies` column: a list of {"outlet", "url"} objects; others are ignored."""
+    if not isinstance(value, list):
+        return []
+    found = []
+    for item in value[:MAX_COPIES]:
+        if isinstance(item, dict):
+            outlet, url = one_line(_scalar(item.get("outlet"))) or "", clean_url(item.get("url")) or ""
+            if outlet or url:
+                found.append((outlet.replace("\t", " "), url))
+    return found
