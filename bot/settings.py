@@ -19,6 +19,8 @@ from embeddings.ingest.files import Skipped, read_source_file
 from embeddings.ingest.readers.common import MAX_FEED_BYTES, MAX_PAGE_BYTES, ReadLimits
 from embeddings.records import ChunkerConfig
 from embeddings.search.retrieval import MODES, RetrievalConfig
+from embeddings.watch.fetch import FetchLimits
+from embeddings.watch.watcher import WatchConfig
 
 ENV_FILE = Path(".env")
 # A .env holds a few dozen settings; a token or a database URL is under a kilobyte.
@@ -64,6 +66,16 @@ class Settings:
     shard_id: int | None = None
     shard_count: int | None = None
     log_level: str = field(default="INFO", metadata={"normalize": str.upper})
+    # Sources to watch (docs/watch.md): feed and sitemap URLs, here and/or one a line in watch_file; polled every
+    # watch_interval seconds, each request within watch_timeout seconds, watch_max_bytes and watch_max_redirects.
+    watch: tuple[str, ...] = ()
+    watch_file: Path | None = None
+    watch_interval: float = 900.0
+    watch_timeout: float = 20.0
+    watch_max_bytes: int = 20_000_000
+    watch_max_redirects: int = 5
+    watch_max_pages: int = 30
+    watch_state: Path = Path(".newsbot/watch.sqlite3")
 
     @property
     def chunker(self) -> ChunkerConfig:
@@ -79,6 +91,12 @@ class Settings:
     def question_log_key_file(self) -> Path:
         """Return where the question log's key is kept when NEWSBOT_QUESTION_LOG_KEY is unset: beside the database."""
         return self.feedback_db.with_name(self.feedback_db.name + ".key")
+
+    @property
+    def watch_config(self) -> WatchConfig:
+        """Return how the watcher polls and fetches."""
+        return WatchConfig(self.watch_interval, FetchLimits(self.watch_timeout, self.watch_max_bytes,
+                                                            self.watch_max_redirects), self.watch_max_pages)
 
     @property
     def retrieval_config(self) -> RetrievalConfig:
@@ -131,6 +149,11 @@ class Settings:
             ("NEWSBOT_MAX_FEED_BYTES", self.max_feed_bytes, 1),
             ("NEWSBOT_SEARCH_THREADS", self.search_threads, 0),
             ("NEWSBOT_QUESTION_LOG_DAYS", self.question_log_days, 1),
+            ("NEWSBOT_WATCH_INTERVAL", self.watch_interval, 10),
+            ("NEWSBOT_WATCH_TIMEOUT", self.watch_timeout, 1),
+            ("NEWSBOT_WATCH_MAX_BYTES", self.watch_max_bytes, 1024),
+            ("NEWSBOT_WATCH_MAX_REDIRECTS", self.watch_max_redirects, 0),
+            ("NEWSBOT_WATCH_MAX_PAGES", self.watch_max_pages, 1),
         )
         for name, value, low in minimums:
             if value < low:

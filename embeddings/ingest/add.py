@@ -102,7 +102,7 @@ def add_files(seeds_dir: Path, paths: Sequence[Path], limits: ReadLimits) -> Add
         if target.is_file() and target.read_bytes() == raw:
             unchanged.append(name)
             continue
-        _write_atomically(seeds_dir, name, raw)
+        write_atomically(seeds_dir, name, raw)
         copied.append((name, len(reading.articles)))
         articles[name] = tuple((a.source_id, a.content_hash) for a in reading.articles)
     return Added(tuple(copied), tuple(unchanged), tuple(warnings), articles)
@@ -142,7 +142,7 @@ def clean_partial_copies(seeds_dir: Path) -> None:
                 os.close(fd)
 
 
-def _write_atomically(seeds_dir: Path, name: str, raw: bytes) -> None:
+def write_atomically(seeds_dir: Path, name: str, raw: bytes) -> None:
     """Write a file into the seeds through a locked temporary file (a suffix no reader reads) and one rename."""
     try:
         seeds_dir.mkdir(parents=True, exist_ok=True)
