@@ -6,13 +6,16 @@ The CLI prints these; other programs read them. Change a shape here, and its sch
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from bot.answer.abstain import RULES
 from bot.answer.conversation.state import Reply
 from bot.answer.questionreport import QuestionReport, SourceCount
 from bot.answer.types import Answer, Citation, SourceView
+from bot.answer.whatsnew import WhatsNew
 from embeddings.ingest.add import Added
 from embeddings.records import BuildReport, Hit, SourceInfo
+from embeddings.watch.state import SourceState
 
 
 def citation_json(citation: Citation) -> dict[str, object]:
@@ -160,6 +163,25 @@ _NUMBER = {"type": "number"}
 _TEXTS = {"type": "array", "items": _TEXT}
 
 
+def whatsnew_json(found: WhatsNew) -> dict[str, object]:
+    """Return what is new since a day: each change with its citations and what the archive said before."""
+    return {"since": found.since, "topic": found.topic, "articles": found.articles, "notes": list(found.notes),
+            "changes": [{"kind": c.kind, "text": c.text, "date": c.date, "speaker": c.speaker, "note": c.note,
+                         "citations": [citation_json(x) for x in c.citations],
+                         "before": [citation_json(x) for x in c.before]} for c in found.changes]}
+
+
+def watch_status_json(states: Sequence[SourceState]) -> dict[str, object]:
+    """Return each watched source's last success, next poll (UTC, ISO 8601), counts and last error."""
+    return {"sources": [{"url": s.url, "last_success": _when(s.last_success), "last_attempt": _when(s.last_attempt),
+                         "next_poll": _when(s.next_poll or None), "failures": s.failures, "last_error": s.last_error,
+                         "added": s.added, "updated": s.updated, "removed": s.removed} for s in states]}
+
+
+def _when(seconds: float | None) -> str | None:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds") if seconds else None
+
+
 def _object(properties: dict[str, object]) -> dict[str, object]:
     return {"type": "object", "properties": properties, "required": sorted(properties),
             "additionalProperties": False}
@@ -193,6 +215,16 @@ TIMELINE_SCHEMA = {
         "citations": {"type": "array", "items": {"type": "integer"}}, "note": _MAYBE_TEXT})}},
     "required": sorted([*ANSWER_SCHEMA["required"], "timeline"]),
 }
+WHATSNEW_SCHEMA = _object({
+    "since": _TEXT, "topic": _MAYBE_TEXT, "articles": _COUNT, "notes": _TEXTS,
+    "changes": {"type": "array", "items": _object({
+        "kind": {"enum": ["first reported", "now says", "sources differ"]}, "text": _TEXT, "date": _MAYBE_TEXT,
+        "speaker": _MAYBE_TEXT, "note": _MAYBE_TEXT, "citations": {"type": "array", "items": CITATION_SCHEMA},
+        "before": {"type": "array", "items": CITATION_SCHEMA}})},
+})
+WATCH_STATUS_SCHEMA = _object({"sources": {"type": "array", "items": _object({
+    "url": _TEXT, "last_success": _MAYBE_TEXT, "last_attempt": _MAYBE_TEXT, "next_poll": _MAYBE_TEXT,
+    "failures": _COUNT, "last_error": _MAYBE_TEXT, "added": _COUNT, "updated": _COUNT, "removed": _COUNT})}})
 HIT_SCHEMA = _object({
     "rank": _COUNT, "source_id": _TEXT, "chunk_id": _TEXT, "score": _NUMBER, "dense_score": _NUMBER,
     "lexical_score": _NUMBER, "text": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "start": _COUNT,

@@ -158,6 +158,43 @@ def answer(library: Library, question: str, context: str | None = None, config: 
     return conclude(prepare(library, question, context, config, prefer), library.model)
 
 
+def retrieve_within(library: Library, reading: Reading, query: str, source_ids: Sequence[str],
+                    config: AnswerConfig) -> Retrieved:
+    """Retrieve passages from some articles only (those just indexed, those of a period): every passage of theirs
+    scored by its vector and BM25, the best `config.passages` kept."""
+    index, retriever = library.index, library.retriever
+    rows = [row for source_id in dict.fromkeys(source_ids) if source_id in index.articles
+            for row in index.rows_of(source_id)]
+    vector = retriever.embed_query(query)
+    hits: list[Hit] = []
+    if rows:
+        dense = np.asarray(index.chunk_vectors[rows], dtype=np.float32) @ vector
+        lexical = np.asarray(retriever.keyword_scores(query, rows), dtype=np.float32)
+        # Dense similarity leads; BM25, scaled to the best passage's, breaks near-ties towards the query's words.
+        fused = dense + 0.25 * lexical / max(float(lexical.max()), 1e-9)
+        for rank, position in enumerate(np.argsort(-fused, kind="stable")[: config.passages], start=1):
+            row = rows[int(position)]
+            chunk = index.chunks[row]
+            sentence_rows = list(index.sentence_rows[row])
+            scores = tuple(float(s) for s in index.sentence_vectors[sentence_rows] @ vector) if sentence_rows else ()
+            hits.append(Hit(chunk, float(fused[position]), index.source(chunk.source_id), rank,
+                            float(dense[position]), float(lexical[position]), scores))
+    texts = {hit.chunk.source_id: index.articles[hit.chunk.source_id].text for hit in hits}
+    voices = {source_id: library.voices.voices(source_id) for source_id in texts}
+    weights = {term: retriever.idf(term) for term in tokenize(query)}
+    return Retrieved(tuple(hits), tuple(hits), texts, voices, weights, ())
+
+
+def answer_within(library: Library, question: str, source_ids: Sequence[str],
+                  config: AnswerConfig = ANSWER_CONFIG) -> Answer:
+    """Answer a (cleaned) question from some articles only, by the same reading, ranking and decision as any."""
+    reading = read(question, config)
+    retrieved = retrieve_within(library, reading, question, source_ids, config)
+    quotes, absent = candidates(library, reading, retrieved, config)
+    prepared = Prepared(reading, retrieved.hits, quotes, absent, (), None, config)
+    return conclude(prepared, library.model)
+
+
 def turned_away(cleaned: Cleaned) -> Answer | None:
     """The answer to a question with no words to look for (None when it has some)."""
     if cleaned.has_words:
@@ -193,6 +230,12 @@ class Answering:
             return away
         found = answer(self.library, cleaned.text, self.clean(context).text if context else None, config, prefer)
         return replace(found, notices=cleaned.notices) if cleaned.notices else found
+
+    def within(self, question: str, source_ids: Sequence[str], config: AnswerConfig = ANSWER_CONFIG) -> Answer:
+        """Answer a question (cleaned here) from some articles only."""
+        cleaned = self.clean(question)
+        away = turned_away(cleaned)
+        return away if away is not None else answer_within(self.library, cleaned.text, source_ids, config)
 
     def sentences(self, query: str, k: int, prefer: Preference | None = None) -> list[Candidate]:
         """The ranked candidate sentences of the passages retrieved for a query (for questions about an answer)."""

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,12 @@ class NewsService:
     def timeline(self, topic: str) -> Answer:
         """Return what the articles say on a topic, one statement per point, oldest first."""
         return self.answering().ask(topic, config=TIMELINE_CONFIG)
+
+    def timeline_within(self, topic: str, source_ids: Sequence[str], max_points: int | None = None) -> Answer:
+        """Return what some articles only (those just indexed, say) say on a topic, oldest first; declined when
+        they say nothing on it, as the pipeline judges any question."""
+        config = TIMELINE_CONFIG if max_points is None else replace(TIMELINE_CONFIG, max_points=max_points)
+        return self.answering().within(topic, source_ids, config)
 
     def names(self) -> CorpusNames:
         """Return the names the articles use, and who of them are people (quoted, or given a title), read once per

@@ -43,6 +43,7 @@ from bot.cli.render import (
     render_timeline,
 )
 from bot.cli.report_page import render_page
+from bot.cli.watch import watch, whatsnew
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
 from embeddings.progress import Report
@@ -395,3 +396,5 @@ def run(ctx: click.Context) -> None:
 
 
 cli.add_command(postgres)
+cli.add_command(watch)
+cli.add_command(whatsnew)

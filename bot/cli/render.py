@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from bot.answer.questionreport import QuestionReport, SourceCount
 from bot.answer.types import Answer, Citation, SourceView
+from bot.answer.whatsnew import WhatsNew
 from bot.cli.output import safe_line
 from embeddings.records import Hit, SourceInfo
+from embeddings.watch.state import SourceState
 
 WIDTH = 100
 
@@ -168,3 +170,50 @@ def render_question_report(report: QuestionReport, groups: int = 10) -> str:
         lines += ["", "Most cited sources:"]
         lines += [f"  {s.count:>6}  {_cited(s)}" for s in report.sources[:10]]
     return "\n".join(lines)
+
+
+def render_whatsnew(found: WhatsNew) -> str:
+    """Render what is new since a day: newest first, each statement with what it changes and its verbatim sources."""
+    about = f" on “{safe_line(found.topic)}”" if found.topic else ""
+    lines = [f"What is new{about} since {found.since} ({found.articles} articles of the period):", ""]
+    if not found.changes:
+        lines.append("Nothing new" + (" on this topic." if found.topic else "."))
+    for change in found.changes:
+        speaker = f"{safe_line(change.speaker)}: " if change.speaker else ""
+        lines.append(_wrap(f"{change.date or 'undated':<10}  [{change.kind}] {speaker}{change.text}"))
+        if change.note:
+            lines.append(_wrap(f"({change.note})", "            "))
+        for citation in change.citations:
+            lines.append(f"            {source_label(citation)}" + (f" - {safe_line(citation.outlet)}"
+                                                                     if citation.outlet else ""))
+            lines += _url_line(citation, "            ")
+        for citation in change.before:
+            lines.append(_wrap(f"before, {citation.date or 'undated'}: “{citation.quote}” ({citation.source_id})",
+                               "            "))
+    lines += [_wrap(f"Note: {note}") for note in found.notes]
+    return "\n".join(lines).rstrip()
+
+
+def render_watch_status(states: Sequence[SourceState], now: float) -> str:
+    """Render each watched source: last success, next poll, articles added, updated, removed, and its last error."""
+    if not states:
+        return "No sources are watched: set NEWSBOT_WATCH or NEWSBOT_WATCH_FILE (docs/watch.md)."
+    lines = []
+    for state in states:
+        lines.append(safe_line(state.url))
+        due = "now" if state.next_poll <= now else f"in {_ago(state.next_poll - now)}"
+        last = f"{_ago(now - state.last_success)} ago" if state.last_success else "never"
+        lines.append(f"    last success {last}; next poll {due}; added {state.added}, updated {state.updated}, "
+                     f"removed {state.removed}")
+        if state.failures:
+            lines.append(f"    {state.failures} failures in a row; last: {safe_line(state.last_error or '')}")
+    return "\n".join(lines)
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -115,6 +115,11 @@ class Watcher:
         self.clock = clock
         self.stories = Stories(state, seeds_dir, clock)
 
+    def status(self) -> list[SourceState]:
+        """Return each configured source's state (a fresh one for a source never polled)."""
+        states = {s.url: s for s in self.state.sources()}
+        return [states.get(url) or SourceState(url) for url in self.urls]
+
     def next_due(self) -> float:
         """Return when the next source is due (a time of the clock)."""
         states = {s.url: s for s in self.state.sources()}
