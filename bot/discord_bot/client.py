@@ -11,18 +11,22 @@ from discord.ext import commands
 
 from bot.answer.questionlog_writer import QuestionLog, open_question_log
 from bot.answer.service import NewsService
+from bot.answer.watching import make_watcher
 from bot.discord_bot.cogs.common import Collaborators
 from bot.discord_bot.feedback import FeedbackStore
 from bot.discord_bot.gate import Gate
 from bot.discord_bot.messaging import NO_PINGS, send_ephemeral, user_text
+from bot.discord_bot.subscriptions import FollowStore
 from bot.discord_bot.views import LiveViews
 from bot.settings import Settings
 from embeddings.errors import ConfigError, NewsbotError
+from embeddings.watch.watcher import Watcher
 
 log = logging.getLogger("bot.discord")
 
 # Loaded by name in setup_hook, as discord.py's extensions are: each module has `async def setup(bot)`.
-EXTENSIONS = ("bot.discord_bot.cogs.questions", "bot.discord_bot.cogs.sources", "bot.discord_bot.cogs.coverage")
+EXTENSIONS = ("bot.discord_bot.cogs.questions", "bot.discord_bot.cogs.sources", "bot.discord_bot.cogs.coverage",
+              "bot.discord_bot.cogs.following")
 
 
 class NewsTree(app_commands.CommandTree):
@@ -53,7 +57,8 @@ class NewsBot(commands.Bot):
     """newsbot on Discord: questions by mention, DM, listened channel or /ask, and the corpus commands."""
 
     def __init__(self, settings: Settings, service: NewsService, *, feedback: FeedbackStore | None = None,
-                 questions: QuestionLog | None = None, message_content: bool = True) -> None:
+                 questions: QuestionLog | None = None, message_content: bool = True, watcher: Watcher | None = None,
+                 autowatch: bool = True) -> None:
         intents = discord.Intents.default()
         # Privileged: without it mentions and DMs still carry their text, but listened channels don't.
         intents.message_content = message_content
@@ -63,7 +68,8 @@ class NewsBot(commands.Bot):
                          help_command=None, tree_cls=NewsTree, **shards)
         self.collaborators = Collaborators(settings, service, feedback or FeedbackStore(settings.feedback_db),
                                            Gate(settings.cooldown_seconds, settings.max_in_flight), LiveViews(),
-                                           questions or open_question_log(settings))
+                                           questions or open_question_log(settings), FollowStore(settings.feedback_db),
+                                           watcher, autowatch)
         self.synced_commands: list[app_commands.AppCommand] = []
 
     @property
@@ -145,11 +151,14 @@ class NewsBot(commands.Bot):
 
 def create_bot(settings: Settings | None = None, *, service: NewsService | None = None,
                feedback: FeedbackStore | None = None, questions: QuestionLog | None = None,
-               message_content: bool = True) -> commands.Bot:
-    """Build the bot; the model and index load in setup_hook, when it logs in."""
+               message_content: bool = True, autowatch: bool = True) -> commands.Bot:
+    """Build the bot; the model and index load in setup_hook, when it logs in. With sources to watch, they are
+    polled beside it (docs/watch.md); `autowatch=False` leaves the polls to whoever drives the bot."""
     settings = settings or Settings.from_env()
-    return NewsBot(settings, service or NewsService(settings), feedback=feedback, questions=questions,
-                   message_content=message_content)
+    service = service or NewsService(settings)
+    watcher = make_watcher(settings, service) if settings.watch or settings.watch_file else None
+    return NewsBot(settings, service, feedback=feedback, questions=questions, message_content=message_content,
+                   watcher=watcher, autowatch=autowatch)
 
 
 def run_bot(settings: Settings) -> None:

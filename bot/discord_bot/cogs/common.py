@@ -12,14 +12,16 @@ from bot.answer.questionlog_writer import QuestionLog
 from bot.answer.service import NewsService
 from bot.discord_bot.feedback import FeedbackStore
 from bot.discord_bot.gate import Gate
+from bot.discord_bot.subscriptions import FollowStore
 from bot.discord_bot.views import LiveViews
 from bot.settings import Settings
+from embeddings.watch.watcher import Watcher
 
 
 @dataclass
 class Collaborators:
-    """The service that answers, the settings, the feedback store, the gate, the live views and the question log of
-    one bot.
+    """The service that answers, the settings, the feedback store, the gate, the live views, the question log, the
+    followed topics and the watcher of one bot.
 
     One object per bot, shared by its cogs: settings swapped here are what every cog reads next.
     """
@@ -30,6 +32,11 @@ class Collaborators:
     gate: Gate
     live_views: LiveViews
     questions: QuestionLog
+    # Followed topics (/follow), and the watcher of the configured sources, polled beside the bot unless `autowatch`
+    # is off (tests drive the polls by hand).
+    follows: FollowStore
+    watcher: Watcher | None = None
+    autowatch: bool = True
 
 
 class HasCollaborators(Protocol):
