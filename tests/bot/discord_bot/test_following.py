@@ -3,6 +3,8 @@ nothing for one on another subject, nothing twice after a restart; /unfollow, /f
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 import simcord
@@ -187,3 +189,16 @@ async def test_whatsnew_and_watch_status(simcord_env, server) -> None:
     [shown] = status.response.embeds
     assert status.ephemeral and shown.fields[0].name == server.url("/feed.xml")
     assert "added 1" in shown.fields[0].value
+
+
+async def test_serve_polls_the_watched_sources_beside_the_bot(service, server) -> None:
+    publish(server, ferry(server))
+    async with simcord.run(create_bot(service.settings, service=service), settle_timeout=30) as env:
+        for _ in range(200):
+            await env.settle()
+            if env.bot.collaborators.watcher.state.source(server.url("/feed.xml")).last_success:
+                break
+            await asyncio.sleep(0.05)
+        state = env.bot.collaborators.watcher.state.source(server.url("/feed.xml"))
+        assert state.last_success and state.added == 1
+        assert any(info.title == "Sunday ferries to stop" for info in service.sources())

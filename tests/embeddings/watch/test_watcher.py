@@ -12,7 +12,7 @@ from embeddings.watch.fetch import FetchLimits
 from embeddings.watch.state import WatchState
 from embeddings.watch.watcher import NEW, REMOVED, WatchConfig, Watcher
 from tests.watchdata import BRIDGE, FERRY, FERRY_UPDATED, LIBRARY, STORM, item, watched_service
-from tests.watchserver import LoopbackServer, Route, http_date, page, rss, sitemap
+from tests.watchserver import Route, http_date, page, rss, sitemap
 
 pytestmark = pytest.mark.fast
 
@@ -27,12 +27,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture()
-def server():
-    with LoopbackServer() as running:
-        yield running
 
 
 @pytest.fixture()
@@ -224,3 +218,4 @@ def test_a_build_that_fails_is_one_line_and_is_tried_again(server, service, capl
     assert any("the index was not updated" in r.getMessage() for r in caplog.records)
     watcher.build = service.reindex
     assert watcher.poll().new  # the feed is unchanged (304), but the story written last time is still pending
+
