@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: setup index run test test-fast lint bench bench-postgres bench-archive bench-report eval newsroom eval-newsroom clean
+.PHONY: setup index run test test-fast lint bench bench-postgres bench-archive bench-report bench-watch eval newsroom eval-newsroom clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench-postgres: setup
 # The question log and `newsbot report` over 100,000 synthetic questions (docs/report.md): needs the index.
 bench-report: index
 	$(PY) -m benchmarks.report
+
+# Publish-to-answerable for 10 articles of a watched feed on a 10,000-article index, and a poll that finds nothing
+# (docs/watch.md): the base is recombined from the newsroom corpus.
+bench-watch: setup newsroom
+	$(PY) -m benchmarks.watch
 
 # Indexing a newsroom's archive on real text against the peers (issue 14; docs/performance.md). Needs the newsroom
 # corpus; /usr/share/dict/american-english-huge (Debian's wamerican-huge) widens the scale corpora's vocabulary.

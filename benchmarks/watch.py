@@ -108,9 +108,11 @@ def write_base(seeds: Path, pool: list, count: int, seed: int = 7) -> None:
     from embeddings.records import ChunkerConfig
 
     marker = seeds / ".complete"
-    if marker.is_file() and marker.read_text() == str(count):
+    if marker.is_file() and marker.read_text() == f"{count} of {len(pool)}":
         return
     seeds.mkdir(parents=True, exist_ok=True)
+    for old in seeds.glob("mix_*.txt"):  # written from another pool or count
+        old.unlink()
     sentences = sorted({s for a in pool for c in chunk_article(a, ChunkerConfig()) for s in c.sentence_texts()})
     rng = random.Random(seed)
     start = date(2023, 1, 1)
@@ -120,7 +122,7 @@ def write_base(seeds: Path, pool: list, count: int, seed: int = 7) -> None:
         day = start + timedelta(days=rng.randrange(365))
         (seeds / f"mix_{number:05d}.txt").write_text(f"date {day} Recombined report {number}\n\n" +
                                                      "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    marker.write_text(str(count))
+    marker.write_text(f"{count} of {len(pool)}")
 
 
 def feed_items(articles: list, first: int, count: int, day: date) -> list[dict[str, str]]:
@@ -155,12 +157,16 @@ def main(articles: int, new_count: int, pool: Path | None, work: Path, interval:
     from bot.answer.service import NewsService, make_embedder
     from bot.answer.watching import make_watcher, poll_forever
     from bot.settings import Settings
+    from embeddings.ingest.readers.common import short_hash
 
     pool = pool or (NEWSROOM if NEWSROOM.is_dir() else ROOT / "seeds")
     real = pool_articles(pool)
+    # The articles published to the feed are held out: none of their sentences is in the base.
+    shuffled = random.Random(3).sample(real, len(real))
+    held_out, rest = shuffled[: 5 + 2 * new_count], shuffled[5 + 2 * new_count :]
     work.mkdir(parents=True, exist_ok=True)
     seeds, index_dir, state = work / "seeds", work / "index", work / "watch.sqlite3"
-    write_base(seeds, real, articles)
+    write_base(seeds, rest, articles)
     # A run's watched stories leave the seeds: the base build below takes them out of a kept index again.
     for leftover in [*seeds.glob("watch-*.jsonl"), state]:
         leftover.unlink(missing_ok=True)
@@ -170,7 +176,7 @@ def main(articles: int, new_count: int, pool: Path | None, work: Path, interval:
                         watch_interval=max(10.0, interval), feedback_db=work / "feedback.sqlite3")
     embedder = CachingEmbedder(make_embedder(settings))
     service = NewsService(settings, embedder)
-    say(f"base index: {articles:,} recombined articles from {len(real)} real ones")
+    say(f"base index: {articles:,} articles recombined from {len(rest)} real ones")
     started = time.perf_counter()
     built = service.reindex(allow_shrink=True)
     figures["base"] = {"seconds": round(time.perf_counter() - started, 1), "chunks": built.chunks,
@@ -178,8 +184,7 @@ def main(articles: int, new_count: int, pool: Path | None, work: Path, interval:
     service.warm_up()
     watcher = make_watcher(settings, service)
     rng = random.Random(3)
-    order = rng.sample(range(len(real)), len(real))
-    shuffled = [real[i] for i in order]
+    shuffled = held_out
 
     say("first poll: 5 items already in the feed")
     feed.publish(feed_items(shuffled, 0, 5, date(2024, 1, 10)))
@@ -198,9 +203,9 @@ def main(articles: int, new_count: int, pool: Path | None, work: Path, interval:
     published = time.perf_counter()
     report = watcher.poll(force=True)
     polled = time.perf_counter()
-    stories = {s: service.index.source(s) for s in report.new}
-    by_title = {info.title: story for story, info in stories.items()}
-    ready = [answerable(service, a, by_title.get(a.title or "", "")) for a in shuffled[5 : 5 + new_count]]
+    # A feed item's id is the hash of its guid (embeddings/ingest/readers/feeds.py), and so its story's.
+    ready = [answerable(service, article, short_hash(item["guid"])) for article, item in
+             zip(shuffled[5 : 5 + new_count], fresh, strict=True)]
     figures["publish_to_answerable"] = {
         "new": len(report.new), "answerable": sum(ready), "poll_and_build_s": round(polled - published, 2),
         "until_answered_s": round(time.perf_counter() - published, 2),
@@ -218,14 +223,18 @@ def main(articles: int, new_count: int, pool: Path | None, work: Path, interval:
     live = feed_items(shuffled, 5 + new_count, new_count, date(2024, 1, 12))
     feed.publish(live)
     published = time.perf_counter()
-    titles = {item["title"] for item in live}
-    while time.perf_counter() - published < 3 * settings.watch_interval + 300:
-        found = {info.title for info in service.index.sources() if info.title in titles}
-        if len(found) == len(titles):
-            break
-        time.sleep(0.5)
-    figures["live"] = {"published_to_indexed_s": round(time.perf_counter() - published, 1),
-                       "indexed": len(found), "of": len(titles)}
+    waiting = {short_hash(item["guid"]): article for article, item in
+               zip(shuffled[5 + new_count : 5 + 2 * new_count], live, strict=True)}
+    ready_at: dict[str, float] = {}
+    while waiting and time.perf_counter() - published < 3 * settings.watch_interval + 300:
+        for story, article in list(waiting.items()):
+            if story in service.index.articles and answerable(service, article, story):
+                ready_at[story] = time.perf_counter() - published
+                del waiting[story]
+        time.sleep(0.2)
+    figures["live"] = {"answerable": len(ready_at), "of": new_count,
+                       "published_to_answerable_s": {"first": round(min(ready_at.values(), default=0), 1),
+                                                     "last": round(max(ready_at.values(), default=0), 1)}}
     stop.set()
     thread.join(timeout=600)
     figures.update(peak_rss_mb=peak_rss_mb(), load_average_end=load_average())

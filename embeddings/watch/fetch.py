@@ -66,19 +66,17 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects())
-
-
 def fetch(url: str, limits: FetchLimits, etag: str | None = None, last_modified: str | None = None) -> Fetched:
     """GET a URL: 200 with its body or 304; FetchError for anything else (status, size, time, redirects, network)."""
     deadline = time.monotonic() + limits.timeout
+    opener = urllib.request.build_opener(_NoRedirects())
     seen = {url}
     current = url
     for _ in range(limits.max_redirects + 1):
         _check_scheme(current)
         request = urllib.request.Request(current, headers=_headers(limits, etag, last_modified))
         try:
-            response = _OPENER.open(request, timeout=_left(deadline, limits))
+            response = opener.open(request, timeout=_left(deadline, limits))
         except urllib.error.HTTPError as error:
             with error:
                 if error.code == 304:
