@@ -51,7 +51,8 @@ def corpus_4mb() -> dict:
 def pre_embedding(rounds: int = 3) -> dict:
     """Seconds to read+clean, split+chunk the 4 MB corpus and a 2 MB article (as lines, one line, a repeated page)."""
     from embeddings.ingest.chunking import chunk_article, chunk_articles
-    from embeddings.ingest.corpus import parse_article, read_corpus
+    from embeddings.ingest.corpus import read_corpus
+    from embeddings.ingest.plaintext import parse_article
     from embeddings.records import ChunkerConfig
 
     chunker = ChunkerConfig()

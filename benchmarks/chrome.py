@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from embeddings.ingest.corpus import parse_article
+from embeddings.ingest.plaintext import parse_article
 from embeddings.terms import normalize
 
 DEFAULT_CORPUS = Path(".newsbot/corpora/newsroom")

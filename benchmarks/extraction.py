@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from embeddings.ingest.corpus import parse_article
+from embeddings.ingest.plaintext import parse_article
 from embeddings.ingest.readers.common import ReadLimits
 from embeddings.ingest.readers.html import decode_page, read_html
 

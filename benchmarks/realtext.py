@@ -130,7 +130,7 @@ class Pool:
 
 def sentences_of(source_id: str, text: str) -> tuple[str, ...]:
     """The body sentences newsbot reads in a text (its cleaning and splitting), one line each."""
-    from embeddings.ingest.corpus import parse_article
+    from embeddings.ingest.plaintext import parse_article
     from embeddings.ingest.sentences import split_sentences
 
     article = parse_article(source_id, text)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 Span = tuple[int, int]
 
 # Bump when article cleaning or sentence splitting changes: indexes built by older rules are then rebuilt.
-CHUNKING_VERSION = 3
+CHUNKING_VERSION = 4
 # Provenance fields that say what happened to an article rather than where a value came from: the day a newer version
 # replaced its text, and each other outlet's copy of the same story ("outlet<TAB>url"). Kept in provenance, which
 # both stores already hold, so that no index format changes for them.
@@ -127,6 +127,48 @@ class Hit:
     sentence_scores: tuple[float, ...] = field(default=())
 
 
+# Noise that tells something about the article (used for its title and date), not page chrome.
+_TOLD = ("title", "dateline", "metadata")
+# A run that skips more than this share of its files says so first, in capitals.
+SKIPPED_ALARM = 0.05
+
+
+@dataclass(frozen=True)
+class CleaningReport:
+    """What reading the seeds kept and left out: files skipped and why, and the text removed as page chrome."""
+
+    files: int = 0
+    articles: int = 0
+    # One line per file (or feed item, export row) left out, saying why.
+    skipped: tuple[str, ...] = ()
+    # Over the articles parsed this run (unchanged ones are not read again): their text, and what was removed.
+    parsed: int = 0
+    text_chars: int = 0
+    chrome_chars: int = 0
+    # Articles kept by their best prose: every block of their file looked like chrome.
+    rescued: tuple[str, ...] = ()
+
+    @staticmethod
+    def removed_chars(article: Article) -> int:
+        """Characters of an article's text removed as page chrome (menus, prompts, captions, other headlines)."""
+        return sum(end - start for kind, (start, end) in article.noise if kind not in _TOLD)
+
+    def lines(self) -> list[str]:
+        """The summary an operator reads at the end of `newsbot index`."""
+        found = [f"read {self.files} files: {self.articles} articles, {len(self.skipped)} skipped"]
+        if self.parsed and self.text_chars:
+            found.append(f"cleaned {self.parsed} articles: {self.chrome_chars:,} of {self.text_chars:,} characters "
+                         f"removed as page chrome ({self.chrome_chars / self.text_chars:.1%}); `newsbot source ID` "
+                         "shows what and by which signal")
+        if self.rescued:
+            found.append(f"{len(self.rescued)} kept by their best prose only (every block looked like chrome): "
+                         + ", ".join(self.rescued[:5]) + ("..." if len(self.rescued) > 5 else ""))
+        if self.files and len(self.skipped) / self.files > SKIPPED_ALARM:
+            found.insert(0, f"WARNING: {len(self.skipped)} of {self.files} files ({len(self.skipped) / self.files:.0%})"
+                            " were skipped and are not searchable; the reasons are listed above")
+        return found
+
+
 @dataclass(frozen=True)
 class BuildReport:
     """What an index run found and did."""
@@ -140,6 +182,7 @@ class BuildReport:
     embedded: int = 0
     up_to_date: bool = False
     warnings: tuple[str, ...] = ()
+    cleaning: CleaningReport | None = None
 
     def summary(self, with_path: bool = True) -> str:
         """Return one line that says what changed."""

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from embeddings.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from embeddings.ingest.chrome import chrome_model_digest
 from embeddings.ingest.files import Skipped, read_source_file
 from embeddings.records import Article, ChunkerConfig
 
@@ -23,8 +24,15 @@ MAX_MANIFEST_BYTES = 2_000_000_000
 
 
 def expected_manifest_fields(model: str, chunker: ChunkerConfig) -> dict[str, object]:
-    """Return the manifest fields an index must match to serve these settings."""
-    return {"format_version": FORMAT_VERSION, "model": model, "chunker": chunker.as_dict()}
+    """Return the manifest fields an index must match to serve these settings (the chrome model's checksum among
+    the chunker's: articles cleaned by another model are cleaned again)."""
+    return {"format_version": FORMAT_VERSION, "model": model, "chunker": chunker_fields(chunker)}
+
+
+def chunker_fields(chunker: ChunkerConfig) -> dict[str, object]:
+    """The chunker's parameters as a manifest records them, with the chrome model's checksum: articles cleaned by
+    another model are read and cleaned again."""
+    return {**chunker.as_dict(), "chrome_model": chrome_model_digest()}
 
 
 def read_manifest(index_dir: Path) -> dict:

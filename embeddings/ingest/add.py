@@ -13,16 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from embeddings.errors import CorpusError
-from embeddings.ingest.corpus import (
-    READERS,
-    SUFFIXES,
-    check_seeds_dir,
-    decode_seed,
-    name_problem,
-    parse_article,
-    read_metadata,
-)
+from embeddings.ingest.corpus import READERS, SUFFIXES, check_seeds_dir, decode_seed, name_problem, read_metadata
 from embeddings.ingest.files import Skipped, read_source_file
+from embeddings.ingest.plaintext import parse_article
 from embeddings.ingest.readers.common import Extracted, ReadLimits
 
 # A copy under way: hidden, with a suffix no reader reads, and locked by the process writing it.

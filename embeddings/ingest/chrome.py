@@ -1,17 +1,33 @@
-"""Site chrome in plain-text scrapes, told by general signals, never by one site's strings.
+"""Site chrome in plain-text scrapes, told by general signals, never by one site's strings, weighed by a model fit
+on labelled real pages.
 
 A scrape keeps what a page showed around the article: menus, share bars, "ALSO READ |" strips, link lists, stock
-tickers, photo credits, embedded posts, cookie and subscription prompts, comment boxes. Three signals find them:
-the line's own shape (labels, tickers, links and handles, the vocabulary of a page's furniture), how much it reads
-as prose (the share of English function words, as jusText measures paragraphs), and its neighbours: a short line
-between two paragraphs of prose belongs to the article; a short line among furniture is furniture.
+tickers, photo credits, embedded posts, cookie and subscription prompts, comment boxes, other stories' teasers.
+Each line's signals: its own shape (labels, tickers, links and handles, the vocabulary of a page's furniture), how
+much it reads as prose (the share of English function words, as jusText measures paragraphs), where it stands
+(inside the page's richest run of prose, beside prose or among furniture), and whether it is about what the
+article is about (its words among the words of the page's prose). A logistic regression over them
+(embeddings/models/chrome.json, fit by `python -m training.cleaning` on tests/data/newsroom/chrome_labels.jsonl)
+gives each line the probability that it is the article's; below the fitted threshold it is chrome, and the signal
+that weighed most against it is named (`newsbot source` shows it).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import json
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from embeddings.checksums import file_sha256
+from embeddings.errors import ModelLoadError
+from embeddings.ingest.sentences import split_sentences
+from embeddings.terms import tokenize
 
 # English function words: prose is dense in them, menus, tickers and link lists are not.
 _FUNCTION_WORDS = frozenset(
@@ -93,17 +109,19 @@ def furniture(line: str) -> str | None:
     return None
 
 
-def classify(lines: Sequence[str]) -> list[str | None]:
-    """Return, for each line of an article's body, why it is chrome, or None for the article's own text.
+def blocks(text: str, lines: Sequence[tuple[int, int]]) -> list[tuple[tuple[int, int], int]]:
+    """The blocks a page is judged by: each line's sentences (a line of one page block may run on into others), as
+    (span, the line's number)."""
+    found = []
+    for number, (start, end) in enumerate(lines):
+        found += [(piece, number) for piece in split_sentences(text, start, end) or [(start, end)]]
+    return found
 
-    Lines that are furniture by their shape are chrome. The others are prose (long, dense in function words),
-    short, or neither; a short line takes its neighbours' side, as jusText's context-sensitive pass does: it
-    belongs to the article when the nearest classified lines before and after it do, to the chrome otherwise.
-    """
-    kinds: list[str] = []
-    seen: dict[str, int] = {}
-    for line in lines:
-        seen[line.strip()] = seen.get(line.strip(), 0) + 1
+
+def rule_kinds(lines: Sequence[str]) -> list[str]:
+    """Each line by its own shape: 'bad' (furniture, or repeated on the page), 'good' (prose) or 'short'."""
+    seen = Counter(line.strip() for line in lines)
+    kinds = []
     for line in lines:
         # The page's furniture repeats within a page (menus top and bottom); an article's paragraphs do not.
         if furniture(line) or (seen[line.strip()] > 1 and len(line) < 300):
@@ -114,44 +132,166 @@ def classify(lines: Sequence[str]) -> list[str | None]:
             kinds.append("short")
         else:
             kinds.append("good" if function_share(line) >= 0.12 else "bad")
-    if "good" not in kinds:
-        # A brief of short lines only: nothing to tell the article from its page by; keep it.
-        return [furniture(line) for line in lines]
-    first, last = _main_block(lines, kinds)
-    before, after = _nearest_long(kinds)
+    return kinds
+
+
+@dataclass(frozen=True)
+class LineSignals:
+    """What the chrome model reads about one line of a page; the field order is the weights' order."""
+
+    length: float          # log of its length in characters
+    words: float           # log of its word count
+    function: float        # share of English function words
+    prose: float           # reads as a sentence of prose
+    headline: float        # set as a headline (title case, no full stop)
+    terminal: float        # ends a sentence
+    label: float           # opens with a label ("ALSO READ |", "WATCH:")
+    ticker: float          # mostly numbers
+    furniture: float       # the vocabulary of a page's furniture (subscribe, cookies, share, credits...)
+    headlines: float       # a run of headlines with no verbs
+    repeated: float        # said more than once on the page
+    position: float        # where on the page (0 top, 1 bottom)
+    main: float            # inside the page's richest run of prose
+    prev_prose: float      # the line before reads as prose
+    next_prose: float      # the line after reads as prose
+    window_prose: float    # share of prose among the three lines each side
+    distance: float        # how far the nearest line of prose is (log)
+    cohesion: float        # share of its words found in the page's main prose: about what the article is about
+    second_person: float   # you, your, we, our: a page speaking to its reader
+    capitals: float        # share of its words capitalized
+    digits: float          # share of its characters that are digits
+    quote: float           # holds a quotation mark
+    link: float            # a link, a handle, a separator bar
+
+    def vector(self) -> tuple[float, ...]:
+        """Return the values in field order."""
+        return astuple(self)
+
+
+SIGNALS = tuple(f.name for f in fields(LineSignals))
+# The signals a removed line is said to be removed by, as `newsbot source` names them.
+_SAID = {"length": "too short", "words": "too short", "function": "low in prose", "prose": "not prose",
+         "headline": "a headline", "terminal": "not a sentence", "label": "label", "ticker": "ticker",
+         "furniture": "furniture", "headlines": "run of headlines", "repeated": "repeated",
+         "position": "at the page's edge", "main": "outside the article", "prev_prose": "among chrome",
+         "next_prose": "among chrome", "window_prose": "among chrome", "distance": "far from the article",
+         "cohesion": "about something else", "second_person": "speaks to the reader", "capitals": "a headline",
+         "digits": "numbers", "quote": "not a quotation", "link": "a link"}
+_YOU = re.compile(r"\b(?:you|your|yours|we|our|us)\b", re.I)
+_LINKISH = re.compile(r"https?://|www\.|@\w|\|| » | › ")
+_ENDS = re.compile(r"[.!?”\"']$")
+_QUOTE_MARK = re.compile(r"[“”\"]")
+
+
+def line_signals(lines: Sequence[str]) -> list[LineSignals]:
+    """Every line's signals, read with the whole page (one pass each way: linear in the page)."""
+    stripped = [line.strip() for line in lines]
+    n = len(stripped)
+    seen = Counter(stripped)
+    prose = [reads_as_prose(line) for line in stripped]
+    furn = [furniture(line) for line in stripped]
+    kinds = rule_kinds(stripped)
+    first, last = _main_block(stripped, kinds) if "good" in kinds else (0, n - 1)
+    terms = [set(tokenize(line)) for line in stripped]
+    core = Counter(t for i in range(first, last + 1) if prose[i] for t in terms[i])
+    prose_at = [i for i in range(n) if prose[i]]
+    found = []
+    for i, line in enumerate(stripped):
+        words = _WORD.findall(line)
+        count = len(words)
+        window = [prose[j] for j in range(max(0, i - 3), min(n, i + 4)) if j != i]
+        at = bisect.bisect_left(prose_at, i)
+        near = [abs(prose_at[j] - i) for j in (at - 1, at, at + 1) if 0 <= j < len(prose_at) and prose_at[j] != i]
+        own = terms[i]
+        # Its words among the main prose's, its own contribution left out.
+        mine = 1 if prose[i] and first <= i <= last else 0
+        cohesion = sum(1 for t in own if core[t] - mine > 0) / len(own) if own else 0.0
+        why = furn[i]
+        found.append(LineSignals(
+            length=math.log(max(len(line), 1)) / 6, words=math.log1p(count) / 4, function=function_share(line),
+            prose=float(prose[i]), headline=float(is_headline(line)), terminal=float(bool(_ENDS.search(line))),
+            label=float(why == "label"), ticker=float(why == "ticker"), furniture=float(why == "furniture"),
+            headlines=float(why == "run of headlines"), repeated=float(seen[line] > 1), position=i / max(n - 1, 1),
+            main=float(first <= i <= last), prev_prose=float(i > 0 and prose[i - 1]),
+            next_prose=float(i < n - 1 and prose[i + 1]), window_prose=sum(window) / max(len(window), 1),
+            distance=math.log1p(min(near) if near else n) / 4, cohesion=cohesion,
+            second_person=len(_YOU.findall(line)) / max(count, 1),
+            capitals=sum(1 for w in words if w[:1].isupper()) / max(count, 1),
+            digits=sum(c.isdigit() for c in line) / max(len(line), 1), quote=float(bool(_QUOTE_MARK.search(line))),
+            link=float(bool(_LINKISH.search(line)))))
+    return found
+
+
+# A line of a brief (a page with no paragraph of prose) has at least this many words to be its text.
+_BRIEF_WORDS = 4
+CHROME_MODEL = Path(__file__).resolve().parent.parent / "models" / "chrome.json"
+CHROME_FORMAT = 1
+REFIT_CHROME = "python -m training.cleaning"
+
+
+@dataclass(frozen=True)
+class ChromeModel:
+    """A logistic regression over standardized line signals: the probability that a line is the article's."""
+
+    weights: tuple[float, ...]
+    bias: float
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    threshold: float
+
+    def article(self, signals: LineSignals) -> tuple[float, str]:
+        """Return the probability that a line is the article's, and the signal that weighed most against it."""
+        parts = [w * (x - m) / s for w, x, m, s in zip(self.weights, signals.vector(), self.means, self.scales,
+                                                        strict=True)]
+        total = self.bias + sum(parts)
+        worst = min(range(len(parts)), key=lambda i: parts[i])
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, total)))), _SAID[SIGNALS[worst]]
+
+
+@functools.cache
+def chrome_model(path: Path = CHROME_MODEL) -> ChromeModel:
+    """The fitted chrome model, read once per process and checked against its manifest fields."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["format"] != CHROME_FORMAT or data["signals"] != list(SIGNALS):
+            raise ValueError("fit for other signals")
+        return ChromeModel(tuple(map(float, data["weights"])), float(data["bias"]), tuple(map(float, data["means"])),
+                           tuple(map(float, data["scales"])), float(data["threshold"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"the chrome model {path} is missing or unreadable ({exc}): run `{REFIT_CHROME}`"
+                             ) from None
+
+
+def chrome_model_digest(path: Path = CHROME_MODEL) -> str:
+    """The chrome model's checksum: an index records it, and is rebuilt when it changes."""
+    return file_sha256(path)[:16] if path.is_file() else "none"
+
+
+def classify(lines: Sequence[str], model: ChromeModel | None = None) -> list[str | None]:
+    """Return, for each line of an article's body, why it is chrome, or None for the article's own text.
+
+    The model weighs every line's signals read with the whole page; a line below its threshold is chrome, named by
+    the signal that weighed most against it. A page of short lines only (a brief) has nothing to tell the article
+    from its page by: only its furniture goes.
+    """
+    if not lines:
+        return []
+    if "good" not in rule_kinds(lines):
+        # A brief of short lines: its sentences stay, menus and labels of a word or two (no full stop) go.
+        return [furniture(line) or ("too short" if len(_WORD.findall(line)) < _BRIEF_WORDS
+                                    and not _ENDS.search(line.strip()) else None) for line in lines]
+    model = model or chrome_model()
     result: list[str | None] = []
-    for i, (line, kind) in enumerate(zip(lines, kinds, strict=True)):
-        if kind == "bad":
-            result.append(furniture(line) or ("repeated" if seen[line.strip()] > 1 else "low in prose"))
-        elif not first <= i <= last and len(line) < _DETACHED_PROSE:
-            result.append("outside the article")
-        elif kind == "good":
-            result.append(None)
-        else:
-            # Between prose a short line is the article's; beside chrome it is chrome.
-            sides = [k for k in (before[i], after[i]) if k is not None]
-            result.append(None if sides and all(k == "good" for k in sides) else "short among chrome")
+    for line, signals in zip(lines, line_signals(lines), strict=True):
+        probability, why = model.article(signals)
+        shape = furniture(line)
+        # A page's furniture that is not a sentence of prose (a strip of prompts and headlines) is never the
+        # article's, whatever its neighbours.
+        keep = probability >= model.threshold and not (shape and not reads_as_prose(line))
+        result.append(None if keep else (shape or why))
     return result
 
 
-def _nearest_long(kinds: Sequence[str]) -> tuple[list[str | None], list[str | None]]:
-    """For each line, the kind of the nearest line before and after it that is not short (one pass each way, so
-    that a page of thousands of short lines stays linear)."""
-    before: list[str | None] = [None] * len(kinds)
-    after: list[str | None] = [None] * len(kinds)
-    last: str | None = None
-    for i, kind in enumerate(kinds):
-        before[i] = last
-        last = kind if kind != "short" else last
-    last = None
-    for i in range(len(kinds) - 1, -1, -1):
-        after[i] = last
-        last = kinds[i] if kinds[i] != "short" else last
-    return before, after
-
-
-# A paragraph of prose this long is the article's even outside its main block (an article split by an ad strip).
-_DETACHED_PROSE = 400
 # What a line of chrome and a short line count against a block of prose, in characters of prose.
 _CHROME_COST = 200
 _SHORT_COST = 20

@@ -5,17 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
-from embeddings.calendar import MONTH_NAMES, MONTH_NUMBER
 from embeddings.errors import CorpusError
 from embeddings.index.layout import FAISS_INDEX
-from embeddings.ingest.chrome import classify, reads_as_prose
 from embeddings.ingest.files import Skipped, read_source_file
+from embeddings.ingest.plaintext import RESCUED, parse_article, text_hash
 from embeddings.ingest.readers.common import MAX_ARTICLE_BYTES, SOURCE_ID, Extracted, ReadLimits, digest
 from embeddings.ingest.readers.exports import READER_VERSION as EXPORT_VERSION
 from embeddings.ingest.readers.exports import SUFFIXES as EXPORT_SUFFIXES
@@ -26,7 +24,7 @@ from embeddings.ingest.readers.feeds import read_feed
 from embeddings.ingest.readers.html import SUFFIXES as PAGE_SUFFIXES
 from embeddings.ingest.readers.html import read_html
 from embeddings.progress import Progress, silent
-from embeddings.records import Article, Span
+from embeddings.records import Article, CleaningReport
 
 METADATA_FILE = "metadata.json"
 # An index generation holds its manifest beside its FAISS index (embeddings/index/layout.py): never a seeds directory.
@@ -36,200 +34,17 @@ READERS = {**dict.fromkeys(PAGE_SUFFIXES, read_html), **dict.fromkeys(FEED_SUFFI
            **dict.fromkeys(EXPORT_SUFFIXES, read_export)}
 SUFFIXES = (".txt", *READERS)
 
-_MONTHS = MONTH_NAMES.lower()
-_MONTH_NUMBER = MONTH_NUMBER
-_META_PREFIX = re.compile(
-    r"\s*(?:date|published|posted|updated)\s*[:=]?\s*(\d{4}-\d{2}-\d{2})(?:[T ][\d:]+Z?)?\s+", re.I
-)
-_DATELINE = re.compile(
-    rf"^(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
-    rf"(?:(\d{{1,2}})\s+({_MONTHS})|({_MONTHS})\s+(\d{{1,2}}),?)\s+(\d{{4}})"
-    rf"(?:,?\s+\d{{1,2}}:\d{{2}}(?:\s*[ap]\.?m\.?)?)?$",
-    re.I,
-)
-_ISO_DATELINE = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
-_SENTENCE_END = re.compile(r"[.!?…:][\"'”’)\]]*$")
-_CAPTION_CREDIT = re.compile(
-    r"(?:\bvia\s+(?:[A-Z][\w-]*|social media)\b"
-    r"|\b(?:photo|image|picture|credit|illustration)s?\s*(?:by|:)|©|\(Photo)",
-    re.I,
-)
-_READ_MORE = re.compile(
-    r"^(?:read (?:more|also)|see also|related(?: articles| stories)?|more on this(?: topic)?|"
-    r"recommended|you may also like)\b\s*:?", re.I
-)
-_LIST_ITEM = re.compile(r"^\s*(?:[-•*–—]|\d+[.)])\s+")
-# Searched in the lower-cased line: with re.I the same search is seven times slower.
-_BOILERPLATE = re.compile(
-    r"select the required text and press|if you notice an error|all rights reserved|"
-    r"subscribe to (?:our|the) |sign up for (?:our|the) |follow us on |click here to |"
-    r"share this (?:article|story)|support (?:our|independent) journalism|"
-    r"this article was (?:originally )?published|cookies? (?:policy|settings)",
-)
-_MAX_TITLE = 160
-_MAX_CAPTION = 120
 # Titles, dates and outlets of every article: a few hundred bytes each.
 MAX_METADATA_BYTES = 64_000_000
 
 
 @dataclass(frozen=True)
 class CorpusLoad:
-    """The articles read from a seeds directory and a warning per file left out."""
+    """The articles read from a seeds directory, a warning per file left out, and what cleaning kept and removed."""
 
     articles: tuple[Article, ...]
     warnings: tuple[str, ...] = ()
-
-
-def _lines(text: str) -> list[Span]:
-    """Return the span of every non-blank line, stripped of surrounding whitespace."""
-    spans = []
-    for match in re.finditer(r"[^\n]+", text):
-        raw = match.group()
-        left = len(raw) - len(raw.lstrip())
-        right = len(raw.rstrip())
-        if right > left:
-            spans.append((match.start() + left, match.start() + right))
-    return spans
-
-
-def _iso_from_dateline(match: re.Match[str]) -> str:
-    day = match.group(1) or match.group(4)
-    month = match.group(2) or match.group(3)
-    return f"{int(match.group(5)):04d}-{_MONTH_NUMBER[month.lower()]:02d}-{int(day):02d}"
-
-
-def _is_fragment(line: str) -> bool:
-    """A short line that does not end a sentence: a caption, a label, a heading."""
-    return len(line) <= _MAX_CAPTION and not _SENTENCE_END.search(line)
-
-
-def parse_article(source_id: str, text: str, metadata: Mapping[str, object] | None = None) -> Article:
-    """Find title, date, body and noise in one article's text; fill gaps from its metadata entry."""
-    metadata = metadata or {}
-    found, body, noise, breaks = _read_lines(text)
-    values, provenance = _metadata_values(found, metadata)
-    return Article(
-        source_id=source_id,
-        text=text,
-        title=values["title"],
-        date=values["date"],
-        outlet=values["outlet"],
-        body=tuple(body),
-        segments=_segments(body, breaks),
-        noise=tuple(noise),
-        provenance=tuple(provenance),
-        content_hash=text_hash(text, metadata),
-    )
-
-
-def text_hash(text: str, metadata: Mapping[str, object] | None = None) -> str:
-    """Return a `.txt` article's content hash: its text and its metadata entry (no parsing needed)."""
-    digest = hashlib.sha256(text.encode("utf-8"))
-    digest.update(json.dumps(metadata or {}, sort_keys=True, default=str).encode("utf-8"))
-    return digest.hexdigest()
-
-
-def _read_lines(text: str) -> tuple[dict[str, str], list[Span], list[tuple[str, Span]], set[int]]:
-    """Sort an article's lines into what they tell (title, date), body and noise; note where the body breaks."""
-    lines = _lines(text)
-    found: dict[str, str] = {}
-    body: list[Span] = []
-    noise: list[tuple[str, Span]] = []
-    breaks: set[int] = set()
-    in_read_more = False
-
-    for number, (start, end) in enumerate(lines):
-        line = text[start:end]
-        if number == 0 and (prefix := _META_PREFIX.match(text, start, end)):
-            found.setdefault("date", prefix.group(1))
-            noise.append(("metadata", (start, prefix.end())))
-            start = prefix.end()
-            line = text[start:end]
-        if not line.strip():
-            continue
-        dateline = _DATELINE.match(line) or _ISO_DATELINE.match(line)
-        if dateline and number <= 3:
-            if "date" not in found:
-                found["date"] = dateline.group(1) if dateline.re is _ISO_DATELINE else _iso_from_dateline(dateline)
-            noise.append(("dateline", (start, end)))
-            breaks.add(len(body))
-            continue
-        if number == 0 and len(line) <= _MAX_TITLE and not _SENTENCE_END.search(line) and len(lines) > 1:
-            found["title"] = line
-            noise.append(("title", (start, end)))
-            breaks.add(len(body))
-            continue
-        if _READ_MORE.match(line):
-            in_read_more = True
-            noise.append(("read-more", (start, end)))
-            breaks.add(len(body))
-            continue
-        if in_read_more and (_LIST_ITEM.match(line) or _is_fragment(line)):
-            noise.append(("read-more", (start, end)))
-            continue
-        in_read_more = False
-        if len(line) <= 400 and _BOILERPLATE.search(line.lower()):
-            noise.append(("boilerplate", (start, end)))
-            breaks.add(len(body))
-            continue
-        if ((_CAPTION_CREDIT.search(line) and _is_fragment(line)) or (number > 0 and _is_fragment(line))) and \
-                not reads_as_prose(line):
-            noise.append(("caption", (start, end)))
-            breaks.add(len(body))
-            continue
-        body.append((start, end))
-
-    return found, *_without_chrome(text, body, noise, breaks)
-
-
-def _without_chrome(text: str, body: list[Span], noise: list[tuple[str, Span]], breaks: set[int]
-                    ) -> tuple[list[Span], list[tuple[str, Span]], set[int]]:
-    """Move the body lines that read as a page's chrome to the noise, breaking the body where they were."""
-    reasons = classify([text[start:end] for start, end in body])
-    kept: list[Span] = []
-    new_breaks: set[int] = set()
-    for position, (span, reason) in enumerate(zip(body, reasons, strict=True)):
-        if position in breaks:
-            new_breaks.add(len(kept))
-        if reason is None:
-            kept.append(span)
-        else:
-            noise.append(("chrome", span))
-            new_breaks.add(len(kept))
-    noise.sort(key=lambda item: item[1])
-    return kept, noise, new_breaks
-
-
-def _metadata_values(found: Mapping[str, str], metadata: Mapping[str, object]
-                     ) -> tuple[dict[str, str | None], list[tuple[str, str]]]:
-    """Take title, date and outlet from the text where found, else from the metadata entry; say where from."""
-    provenance = []
-    values: dict[str, str | None] = {}
-    for field_name in ("title", "date", "outlet"):
-        if field_name in found:
-            values[field_name] = found[field_name]
-            provenance.append((field_name, "text"))
-            continue
-        entry = metadata.get(field_name)
-        if isinstance(entry, Mapping):
-            value, origin = entry.get("value"), str(entry.get("from", "metadata"))
-        else:
-            value, origin = entry, "metadata"
-        values[field_name] = str(value) if value else None
-        if value:
-            provenance.append((field_name, f"metadata ({origin})"))
-    return values, provenance
-
-
-def _segments(body: list[Span], breaks: set[int]) -> tuple[Span, ...]:
-    """Group body lines into runs that no noise line interrupts."""
-    segments: list[Span] = []
-    for position, span in enumerate(body):
-        if segments and position not in breaks:
-            segments[-1] = (segments[-1][0], span[1])
-        else:
-            segments.append(span)
-    return tuple(segments)
+    cleaning: CleaningReport = field(default_factory=CleaningReport)
 
 
 def read_metadata(seeds_dir: Path) -> dict[str, dict[str, object]]:
@@ -329,8 +144,11 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limi
             continue
         article = parse_article(source_id, text, metadata.get(source_id))
         if not article.body:
-            warnings.append(f"{path.name}: no article text after cleaning, skipped")
+            warnings.append(f"{path.name}: no prose found, only page chrome (menus, headlines, prompts), skipped")
             continue
+        if ("body", RESCUED) in article.provenance:
+            warnings.append(f"{path.name}: every block looked like page chrome; kept its best run of prose "
+                            f"({len(article.clean_text):,} characters): check it with `newsbot source {source_id}`")
         body_hash = hashlib.sha256(article.clean_text.encode("utf-8")).hexdigest()
         if body_hash in seen:
             warnings.append(f"{path.name}: same text as {seen[body_hash]}.txt, indexed under both ids")
@@ -338,7 +156,20 @@ def read_corpus(seeds_dir: Path, max_bytes: int | None = MAX_ARTICLE_BYTES, limi
         articles.append(article)
     more = read_structured(seeds_dir, limits or ReadLimits(max_article_bytes=max_bytes or MAX_ARTICLE_BYTES),
                            {a.source_id: f"{a.source_id}.txt" for a in articles}, known, sources)
-    return CorpusLoad((*articles, *more.articles), (*warnings, *more.warnings))
+    everything, said = (*articles, *more.articles), (*warnings, *more.warnings)
+    structured = sum(1 for p in seeds_dir.iterdir() if p.suffix.lower() in READERS)
+    return CorpusLoad(everything, said, cleaning_report(everything, said, len(paths) + structured))
+
+
+def cleaning_report(articles: Sequence[Article], warnings: Sequence[str], files: int) -> CleaningReport:
+    """What reading kept and left out: the skipped files (their warnings say why) and the chrome removed from the
+    articles parsed this run."""
+    parsed = [a for a in articles if not a.is_stub]
+    return CleaningReport(
+        files=files, articles=len(articles), skipped=tuple(w for w in warnings if w.rstrip().endswith("skipped")),
+        parsed=len(parsed), text_chars=sum(len(a.text) for a in parsed),
+        chrome_chars=sum(CleaningReport.removed_chars(a) for a in parsed),
+        rescued=tuple(a.source_id for a in parsed if ("body", RESCUED) in a.provenance))
 
 
 def read_structured(seeds_dir: Path, limits: ReadLimits, taken: dict[str, str] | None = None,

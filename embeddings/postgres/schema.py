@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from embeddings.index.lexical import BM25Builder
-from embeddings.index.manifest import FORMAT_VERSION, corpus_digest, source_files
+from embeddings.index.manifest import FORMAT_VERSION, chunker_fields, corpus_digest, source_files
 from embeddings.index.metadata import _ARTICLE_COLUMNS, _article_row
 from embeddings.records import Article, Chunk, ChunkerConfig
 from embeddings.search.retrieval import RetrievalConfig
@@ -183,7 +183,7 @@ def write_generation(
             "store_version": STORE_VERSION,
             "model": model,
             "dimension": dimension,
-            "chunker": chunker.as_dict(),
+            "chunker": chunker_fields(chunker),
             "hnsw": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "sentences": sentence_knn},
             "encoder": None,
             "chunks": count,

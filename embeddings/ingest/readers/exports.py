@@ -24,11 +24,18 @@ from embeddings.ingest.readers.common import (
     provenance,
     short_hash,
 )
-from embeddings.ingest.readers.markup import blocks_from_html, body_chars, looks_like_html, mark_noise
+from embeddings.ingest.readers.markup import (
+    KEPT_PROSE,
+    blocks_from_html,
+    body_chars,
+    keep_prose,
+    looks_like_html,
+    mark_noise,
+)
 from embeddings.records import COPY, UPDATED
 
 SUFFIXES = (".csv", ".jsonl")
-READER_VERSION = "export-1"
+READER_VERSION = "export-2"
 # Each field and the first of its names that a row has.
 COLUMNS = {
     "id": ("id",), "title": ("title",), "date": ("date", "published"), "url": ("url",),
@@ -171,9 +178,12 @@ def _row_article(row: Mapping[str, object], limits: ReadLimits, label: str):
         ("title", title, origin), ("date", date, origin), ("outlet", outlet, origin), ("url", url, origin),
         ("author", author, origin), ("text", True, origin),
     )) + ((UPDATED, updated),) * bool(updated) + tuple((COPY, f"{o}\t{u}") for o, u in copies))
-    blocks = mark_noise(blocks_from_html(text) if looks_like_html(text) else blocks_from_text(text), found)
+    blocks, rescued = keep_prose(mark_noise(blocks_from_html(text) if looks_like_html(text) else blocks_from_text(text),
+                                            found))
     if not body_chars(blocks):
-        return None, [*warnings, f"{label}: no article text after cleaning, skipped"]
+        return None, [*warnings, f"{label}: no prose found, only chrome, skipped"]
+    if rescued:
+        warnings = [*warnings, f"{label}: {KEPT_PROSE}"]
     fields = json.dumps([source_id, title, raw_date, url, outlet, author, text, *([updated, copies] if updated or copies
                                                                                   else [])], ensure_ascii=False)
     return build_article(source_id, blocks, found, digest(READER_VERSION, fields)), warnings

@@ -23,7 +23,14 @@ from embeddings.ingest.readers.common import (
     provenance,
     short_hash,
 )
-from embeddings.ingest.readers.markup import blocks_from_html, body_chars, looks_like_html, mark_noise
+from embeddings.ingest.readers.markup import (
+    KEPT_PROSE,
+    blocks_from_html,
+    body_chars,
+    keep_prose,
+    looks_like_html,
+    mark_noise,
+)
 
 SUFFIXES = (".xml", ".rss", ".atom")
 READER_VERSION = "feed-2"
@@ -97,12 +104,12 @@ def _item(entry, outlet: str | None, feed_author: str | None, limits: ReadLimits
         ("text", True, SUMMARY_ONLY if summary_only else "feed item content"),
     )))
     blocks = blocks_from_html(value) if "html" in kind or looks_like_html(value) else blocks_from_text(value)
-    blocks = mark_noise(blocks, found)
+    blocks, rescued = keep_prose(mark_noise(blocks, found))
     if not body_chars(blocks):
-        return None, f"{where} ({title or 'untitled'}): no article text after cleaning, skipped"
+        return None, f"{where} ({title or 'untitled'}): no prose found, only chrome, skipped"
     fields = json.dumps([key, title, link, date, author, outlet, value], ensure_ascii=False)
     content_hash = digest(READER_VERSION, f"feedparser {version('feedparser')}", fields)
-    return build_article(source_id, blocks, found, content_hash), None
+    return build_article(source_id, blocks, found, content_hash), (f"{where}: {KEPT_PROSE}" if rescued else None)
 
 
 def _content(entry) -> tuple[tuple[str, str] | None, bool]:

@@ -25,12 +25,12 @@ from embeddings.ingest.readers.common import (
     one_line,
     provenance,
 )
-from embeddings.ingest.readers.markup import blocks_from_tree, body_chars, mark_noise
+from embeddings.ingest.readers.markup import KEPT_PROSE, blocks_from_tree, body_chars, keep_prose, mark_noise
 from embeddings.records import Article
 
 SUFFIXES = (".html", ".htm")
 # Bump when what this reader makes of a page changes: every page's hash changes with it, so the index re-reads them.
-READER_VERSION = "html-1"
+READER_VERSION = "html-2"
 # Fewer characters of article text than this is a section front, an error page or a paywall, not an article.
 MIN_ARTICLE_CHARS = 200
 # Extraction time grows faster than the page (40,000 paragraphs 8 s, 80,000 21 s): a page with more elements than
@@ -113,7 +113,9 @@ def read_html(name: str, raw: bytes, limits: ReadLimits, known: Mapping[str, str
     if document is None or document.body is None:
         return Extracted(warnings=(*warnings, f"{name}: no extractable article, skipped"))
     found = _found(document)
-    blocks = mark_noise(blocks_from_tree(document.body), found)
+    blocks, rescued = keep_prose(mark_noise(blocks_from_tree(document.body), found))
+    if rescued:
+        warnings = (*warnings, f"{name}: {KEPT_PROSE}")
     # Counted in paragraphs that end a sentence: a run of link texts or labels is long but says nothing.
     chars = body_chars(blocks, sentences_only=True)
     if chars < MIN_ARTICLE_CHARS:

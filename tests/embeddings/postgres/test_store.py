@@ -15,6 +15,7 @@ import pytest
 
 from bot.answer.service import NewsService
 from embeddings.errors import IndexBusyError, IndexMismatchError, IndexMissingError, SourceNotFoundError
+from embeddings.index.manifest import chunker_fields
 from embeddings.postgres import PostgresBackend
 from embeddings.postgres.schema import BUILD_LOCK
 from embeddings.records import ChunkerConfig
@@ -101,7 +102,7 @@ def test_source_sources_about_and_the_manifest(pg_url, fake_service, fake_embedd
     assert about["passages"] == len(fake_service.index.chunks) and about["articles"] == len(fake_service.index.articles)
     manifest = pg.backend.read_manifest()
     assert manifest["model"] == fake_embedder.model_name and manifest["dimension"] == fake_embedder.dimension
-    assert manifest["chunker"] == fake_service.settings.chunker.as_dict() and manifest["store"] == "postgresql"
+    assert manifest["chunker"] == chunker_fields(fake_service.settings.chunker) and manifest["store"] == "postgresql"
     assert manifest["articles"] == fake_service.index.manifest["articles"]
     assert manifest["corpus_hash"] == fake_service.index.manifest["corpus_hash"]
     assert [a.source_id for a in pg.index.articles.values()] == sorted(fake_service.index.articles)
