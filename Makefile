@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: setup index run test test-fast lint bench bench-postgres bench-archive bench-report bench-watch eval newsroom eval-newsroom clean
+.PHONY: setup index run test test-fast lint bench bench-postgres bench-archive bench-report bench-reader bench-watch eval newsroom eval-newsroom clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: setup
 # The PostgreSQL store against the index directory (docs/postgres.md): starts its own local server.
 bench-postgres: setup
 	$(PY) -m benchmarks.postgres --sizes $(or $(SIZES),10000,100000)
+
+# A whole ask, warm, with the reader and without it (docs/reader.md): needs the index.
+bench-reader: index
+	$(PY) -m benchmarks.reader
 
 # The question log and `newsbot report` over 100,000 synthetic questions (docs/report.md): needs the index.
 bench-report: index

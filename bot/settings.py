@@ -13,6 +13,7 @@ from typing import Union, get_args, get_origin, get_type_hints
 
 from embeddings.encoders import BACKENDS, DEFAULT_BACKEND
 from embeddings.encoders.names import DEFAULT_MODEL
+from embeddings.encoders.reader import SHIPPED_READER
 from embeddings.errors import ConfigError
 from embeddings.ingest.corpus import MAX_ARTICLE_BYTES
 from embeddings.ingest.files import Skipped, read_source_file
@@ -76,6 +77,10 @@ class Settings:
     watch_max_redirects: int = 5
     watch_max_pages: int = 30
     watch_state: Path = Path(".newsbot/watch.sqlite3")
+    # The reader's directory (a model, its tokenizer and manifest): the one shipped with newsbot unless set.
+    reader: Path = SHIPPED_READER
+    # onnxruntime threads for the reader (0: onnxruntime's default, one per core).
+    reader_threads: int = 0
 
     @property
     def chunker(self) -> ChunkerConfig:
@@ -154,6 +159,7 @@ class Settings:
             ("NEWSBOT_WATCH_MAX_BYTES", self.watch_max_bytes, 1024),
             ("NEWSBOT_WATCH_MAX_REDIRECTS", self.watch_max_redirects, 0),
             ("NEWSBOT_WATCH_MAX_PAGES", self.watch_max_pages, 1),
+            ("NEWSBOT_READER_THREADS", self.reader_threads, 0),
         )
         for name, value, low in minimums:
             if value < low:

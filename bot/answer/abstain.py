@@ -1,6 +1,6 @@
-"""The one place that decides to decline, names the rule that fired and says why: a name, topic or event the
-articles never mention, no passage, an answer of the wrong kind, a speaker they never quote on it, or the decline
-model's judgement that the best candidates do not answer.
+"""The one place that decides to decline, names the rule that fired and says why: a name the articles never
+mention in any form, no passage, a speaker they never quote on it, or the answer model's judgement (the reader's,
+weighed with the rest) that the best candidates do not answer.
 
 Pure functions: the pipeline measures word similarity with the encoder and passes the figures in.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.answer.attribution import same_person
 from bot.answer.features import question_features
 from bot.answer.model import AnswerModel
-from bot.answer.questions import Reading, has_expected_shape
+from bot.answer.questions import Reading
 from bot.answer.types import AnswerConfig, Candidate, Decline
 from embeddings.records import Hit
 from embeddings.terms import STOPWORDS, normalize, tokenize
@@ -66,13 +66,12 @@ def corpus_words(vocabulary: Iterable[str]) -> CorpusWords:
 
 # Every rule that declines, and when it fires: a declined answer names one (`--json` "declined", `newsbot eval`).
 NO_WORDS_RULE = "no_words"            # the question has no words to look for
-NEVER_MENTIONED = "never_mentioned"   # the person, explicit topic or event asked about is in no article in any form
+NEVER_MENTIONED = "never_mentioned"   # the person, or a name the question is about, is in no article in any form
 NO_PASSAGES = "no_passages"           # retrieval found no passage with a quotable sentence
-WRONG_KIND = "wrong_kind"             # no candidate has the kind of answer asked for (a date, a number, an age)
 NOT_QUOTED = "not_quoted"             # the articles attribute nothing relevant to the person asked about
-NOT_ANSWERED = "not_answered"         # the decline model finds the question unanswered by the best candidates
+NOT_ANSWERED = "not_answered"         # the answer model finds the question unanswered by the candidates the reader read
 NOT_IN_CITATIONS = "not_in_citations"  # a question about the last answer that its cited articles do not settle
-RULES = (NO_WORDS_RULE, NEVER_MENTIONED, NO_PASSAGES, WRONG_KIND, NOT_QUOTED, NOT_ANSWERED, NOT_IN_CITATIONS)
+RULES = (NO_WORDS_RULE, NEVER_MENTIONED, NO_PASSAGES, NOT_QUOTED, NOT_ANSWERED, NOT_IN_CITATIONS)
 
 
 @dataclass(frozen=True)
@@ -96,13 +95,15 @@ def declining(rule: str, reason: str, confidence: float = 0.0) -> Decision:
 
 @dataclass(frozen=True)
 class Missing:
-    """The question's words that no article has and no word of the closest passages says in other words: those
-    that decide (the asked person, the explicit topic, the event), and those that only weigh (other names, other
-    words of what it asks)."""
+    """The question's words that no article has in any form and no word of the closest passages says in other
+    words: the names that decide (the person asked about, a name the question is explicitly about), and those that
+    only weigh: other names, the words of its explicit subject, the other words of what it asks, the event."""
 
     deciding: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
+    # Lower-case words of the explicit subject ("... about nuclear weapons"): a reason may name them.
+    subject: tuple[str, ...] = ()
 
 
 def _known(word: str, words: CorpusWords) -> bool:
@@ -153,12 +154,13 @@ def missing(unknown: Unknown, similarity: Mapping[str, float], config: AnswerCon
     def unmatched(words: Sequence[str]) -> list[str]:
         return [w for w in words if similarity.get(w, 0.0) < config.synonym_similarity]
 
-    event = unmatched(unknown.event)
-    # One event verb told in other words is enough.
-    if len(event) < len(unknown.event):
-        event = []
-    return Missing((*unknown.speaker, *unmatched(unknown.topic), *event), tuple(unmatched(unknown.names)),
-                   tuple(unmatched(unknown.predicate)))
+    topic = unmatched(unknown.topic)
+    # A name no article has in any form decides; a word or a verb may be a paraphrase ("found" for "discovery",
+    # "died" for "passed away"): it weighs, and the reader judges.
+    named = [w for w in topic if w[:1].isupper()]
+    return Missing((*unknown.speaker, *named), tuple(unmatched(unknown.names)),
+                   tuple(dict.fromkeys([*unmatched(unknown.predicate), *unmatched(unknown.event)])),
+                   tuple(w for w in topic if w not in named))
 
 
 def decide(reading: Reading, candidates: Sequence[Candidate], absent: Missing, model: AnswerModel,
@@ -172,10 +174,6 @@ def decide(reading: Reading, candidates: Sequence[Candidate], absent: Missing, m
         return declining(NEVER_MENTIONED, _never_mention(absent.deciding))
     if not candidates:
         return declining(NO_PASSAGES, "No passage of the articles comes close to the question.")
-    if reading.expects is not None:
-        candidates = [c for c in candidates if has_expected_shape(reading.expects, c.text)]
-        if not candidates:
-            return declining(WRONG_KIND, "No passage gives what the question asks for.")
     asked = tuple(asked)
     if asked:
         # Their words, or what the text says they did as its subject ("X had already called for talks", "X
@@ -189,11 +187,13 @@ def decide(reading: Reading, candidates: Sequence[Candidate], absent: Missing, m
             names = " or ".join(asked[:3])
             return declining(NOT_QUOTED, f"They quote nobody as {names} on this.", candidates[0].relevance)
         candidates = spoken
-    confidence = model.answerable(question_features([(c.relevance, c.features) for c in candidates]))
-    if confidence < model.decline_below:
-        # Said only when true: names and words of the question that no article has in any form.
-        words = [*absent.names, *absent.words]
-        reason = _never_mention(words) if words else "The closest passages do not answer it."
+    confidence = model.answerable(question_features([(c.relevance, c.read, c.first, c.features) for c in candidates]))
+    if confidence < model.decline_below or candidates[0].relevance < model.point_below:
+        # Said only when true, and only of names and of the words of its explicit subject: a verb of the question
+        # missing word for word says nothing (the articles may say it in other words).
+        words = [*absent.names, *absent.subject]
+        reason = ("The closest passages do not answer it" + (f"; they never mention {_listed(words)}." if words
+                                                              else "."))
         return declining(NOT_ANSWERED, reason, confidence)
     return Decision(True, candidates=tuple(candidates), confidence=confidence, asked=asked)
 
@@ -203,9 +203,12 @@ def no_words(reason: str) -> Decision:
     return declining(NO_WORDS_RULE, reason)
 
 
+def _listed(words: Sequence[str]) -> str:
+    return ", ".join(f"“{w}”" for w in dict.fromkeys(words))
+
+
 def _never_mention(words: Sequence[str]) -> str:
-    listed = ", ".join(f"“{w}”" for w in dict.fromkeys(words))
-    return f"They never mention {listed}."
+    return f"They never mention {_listed(words)}."
 
 
 # What a question about the last answer asked for, as a decline says it.

@@ -14,7 +14,7 @@ from bot.answer.questionreport import QuestionReport, SourceCount
 from bot.answer.types import Answer, Citation, SourceView
 from bot.answer.whatsnew import WhatsNew
 from embeddings.ingest.add import Added
-from embeddings.records import BuildReport, Hit, SourceInfo
+from embeddings.records import BuildReport, CleaningReport, Hit, SourceInfo
 from embeddings.watch.state import SourceState
 
 
@@ -116,7 +116,15 @@ def build_report_json(report: BuildReport) -> dict[str, object]:
         "chunks": report.chunks,
         "embedded": report.embedded,
         "warnings": list(report.warnings),
+        "cleaning": cleaning_json(report.cleaning) if report.cleaning else None,
     }
+
+
+def cleaning_json(cleaning: CleaningReport) -> dict[str, object]:
+    """Return what reading the seeds kept and left out."""
+    return {"files": cleaning.files, "articles": cleaning.articles, "skipped": list(cleaning.skipped),
+            "parsed": cleaning.parsed, "text_chars": cleaning.text_chars, "chrome_chars": cleaning.chrome_chars,
+            "rescued": list(cleaning.rescued)}
 
 
 def add_json(added: Added, report: BuildReport) -> dict[str, object]:
@@ -242,9 +250,14 @@ SOURCE_SCHEMA = _object({
 SOURCES_SCHEMA = _object({"sources": {"type": "array", "items": _object({
     "source_id": _TEXT, "title": _MAYBE_TEXT, "date": _MAYBE_TEXT, "outlet": _MAYBE_TEXT, "url": _MAYBE_TEXT,
     "author": _MAYBE_TEXT})}})
+CLEANING_SCHEMA = _object({
+    "files": _COUNT, "articles": _COUNT, "skipped": _TEXTS, "parsed": _COUNT, "text_chars": _COUNT,
+    "chrome_chars": _COUNT, "rescued": _TEXTS,
+})
 BUILD_REPORT_SCHEMA = _object({
     "path": _TEXT, "up_to_date": {"type": "boolean"}, "added": _TEXTS, "changed": _TEXTS, "removed": _TEXTS,
     "unchanged": _COUNT, "chunks": _COUNT, "embedded": _COUNT, "warnings": _TEXTS,
+    "cleaning": {"oneOf": [{"type": "null"}, CLEANING_SCHEMA]},
 })
 ADD_SCHEMA = _object({
     "copied": {"type": "array", "items": _object({"file": _TEXT, "articles": _COUNT})}, "unchanged": _TEXTS,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.answer.conversation.state import Conversation, Reply
 from bot.answer.inputs import QuestionLine, bounded_lines, open_question_file, read_question_lines
@@ -122,9 +124,12 @@ def evaluate(
 ) -> dict[str, object]:
     """Run every question and return the figures overall, per question type, and per question."""
     rows = []
+    spent = 0.0
     for question in questions:
         hits = search(question.question, 10)
+        started = time.perf_counter()
         answer = ask(question.question)
+        spent += time.perf_counter() - started
         rank = first_hit_rank(question, hits) if question.answerable else None
         found, required = evidence_all_found(question, hits)
         quotes_ok = sum(1 for c in answer.citations if c.quote and c.quote in source_texts.get(c.source_id, ""))
@@ -138,10 +143,33 @@ def evaluate(
             "rule": answer.decline.rule if answer.decline else None,
         })
     summary = _summarize(rows)
+    summary["ms_per_question"] = round(1000 * spent / max(len(rows), 1), 1)
     kinds = sorted({row["type"] for row in rows})
     summary["by_type"] = {kind: _summarize([r for r in rows if r["type"] == kind]) for kind in kinds}
     summary["per_question"] = rows
     return summary
+
+
+def ablation(reader: Mapping[str, Any], without: Mapping[str, Any]) -> dict[str, Any]:
+    """The same questions answered with the reader and without it, and what the reader costs per question."""
+    cost = float(reader.get("ms_per_question", 0.0)) - float(without.get("ms_per_question", 0.0))
+    return {"reader": reader, "without_reader": without, "reader_ms_per_question": round(cost, 1)}
+
+
+def render_ablation(result: Mapping[str, Any]) -> str:
+    """Render an ablation: the figures without the reader, then with it, per question type, and its cost."""
+    reader, without = result["reader"], result["without_reader"]
+    columns = ("answer_accuracy", "lead", "unanswerable_declined", "false_decline_rate")
+    lines = [f"{'':<26}" + "".join(f"{_SHORT.get(c, c):>12}{'+reader':>9}" for c in columns)]
+    rows = [("all", without, reader)] + [(f"  {kind}", without["by_type"][kind], figures)
+                                          for kind, figures in reader["by_type"].items()]
+    for name, before, after in rows:
+        cells = "".join(f"{('-' if before.get(c) is None else before.get(c))!s:>12}"
+                        f"{('-' if after.get(c) is None else after.get(c))!s:>9}" for c in columns)
+        lines.append(f"{name:<26}{cells}")
+    lines.append(f"The reader's cost: {result['reader_ms_per_question']} ms a question "
+                 f"({without['ms_per_question']} ms without it, {reader['ms_per_question']} ms with it).")
+    return "\n".join(lines)
 
 
 def _summarize(rows: list[dict]) -> dict[str, object]:

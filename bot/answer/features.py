@@ -52,11 +52,33 @@ class Features:
 
 
 @dataclass(frozen=True)
+class ReadFeatures:
+    """What the second stage of ranking reads about a candidate the reader read: the reader's judgement beside the
+    first stage's and a few facts the reader cannot see (who speaks, the kind of answer)."""
+
+    reader: float           # the reader's log-odds that it answers
+    first: float            # the first stage's log-odds
+    speaker: float          # +1 spoken (or done) by the person asked about, -1 by someone else, 0 neither
+    shape: float            # +1 has the kind of answer asked for, -1 lacks it, 0 none asked
+    pair: float             # two consecutive sentences quoted together
+    quoted: float           # holds a quotation
+    length: float           # log of its length in characters
+
+    def vector(self) -> tuple[float, ...]:
+        """Return the values in field order, as the model's weights are."""
+        return astuple(self)
+
+
+@dataclass(frozen=True)
 class QuestionFeatures:
     """What the decline model reads about a question: how its best candidates look, what the corpus lacks of it."""
 
-    best: float             # the ranker's probability for the best candidate
+    best: float             # the answer model's probability for the best candidate
     second: float           # and for the second best
+    best_reader: float      # the reader's probability for its best candidate
+    second_reader: float    # and for its second best
+    reader_strong: float    # how many candidates the reader gives at least 0.5 (log)
+    best_first: float       # the first stage's probability for the best candidate
     best_similarity: float  # the best candidate's cosine to the question
     best_coverage: float    # its coverage of the question's terms
     best_predicate: float   # its share of the question's lower-case content terms, synonyms counted
@@ -67,7 +89,6 @@ class QuestionFeatures:
     absent_words: float     # lower-case content words of the question no article has
     expects: float          # the question asks for a date or a number
     asks_speaker: float     # the question asks what someone said
-    strong: float           # how many candidates the ranker gives at least 0.5 (log)
 
     def vector(self) -> tuple[float, ...]:
         """Return the values in field order, as the model's weights are."""
@@ -75,6 +96,7 @@ class QuestionFeatures:
 
 
 FEATURES = tuple(f.name for f in fields(Features))
+READ_FEATURES = tuple(f.name for f in fields(ReadFeatures))
 QUESTION_FEATURES = tuple(f.name for f in fields(QuestionFeatures))
 
 _QUOTE = re.compile(r"[“”\"]")
@@ -224,14 +246,30 @@ def predicate_words(reading: Reading) -> dict[str, str]:
     return words
 
 
-def question_features(ranked: Sequence[tuple[float, Features]]) -> QuestionFeatures:
-    """Return a question's features from its candidates' (probability, features), best first."""
+def logit(p: float) -> float:
+    """The log-odds of a probability, bounded."""
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def read_features(reader: float, first: float, features: Features) -> ReadFeatures:
+    """What the second stage reads about a candidate: the reader's probability, the first stage's, and the
+    candidate's own facts."""
+    return ReadFeatures(reader=logit(reader), first=logit(first), speaker=features.speaker, shape=features.shape,
+                        pair=features.pair, quoted=features.quoted, length=features.length)
+
+
+def question_features(ranked: Sequence[tuple[float, float, float, Features]]) -> QuestionFeatures:
+    """Return a question's features from its candidates' (probability, reader's probability, first stage's
+    probability, features), best first."""
     if not ranked:
         return QuestionFeatures(*(0.0,) * len(QUESTION_FEATURES))
-    best, top = ranked[0]
+    best, _, first, top = ranked[0]
+    reads = sorted((r for _, r, _, _ in ranked), reverse=True)
     return QuestionFeatures(
-        best=best, second=ranked[1][0] if len(ranked) > 1 else 0.0, best_similarity=top.similarity,
-        best_coverage=top.coverage, best_predicate=top.predicate_soft, best_shape=top.shape,
-        best_speaker=top.speaker, known_share=top.known_share, unknown_names=top.unknown_names,
-        absent_words=top.absent_words, expects=top.expects, asks_speaker=top.asks_speaker,
-        strong=math.log1p(sum(1 for p, _ in ranked if p >= 0.5)))
+        best=best, second=ranked[1][0] if len(ranked) > 1 else 0.0, best_reader=reads[0],
+        second_reader=reads[1] if len(reads) > 1 else 0.0,
+        reader_strong=math.log1p(sum(1 for r in reads if r >= 0.5)), best_first=first,
+        best_similarity=top.similarity, best_coverage=top.coverage, best_predicate=top.predicate_soft,
+        best_shape=top.shape, best_speaker=top.speaker, known_share=top.known_share, unknown_names=top.unknown_names,
+        absent_words=top.absent_words, expects=top.expects, asks_speaker=top.asks_speaker)

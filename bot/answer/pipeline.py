@@ -1,7 +1,9 @@
 """One question's way, in order and once: read -> retrieve -> candidates -> rank -> decide -> compose.
 
 Pure steps over frozen values; what they read (the index, its retriever, the corpus's words and voices, the answer
-model, the encoder's word vectors) comes in as one Library, a consistent snapshot the service hands over. The CLI,
+model, the reader, the encoder's word vectors) comes in as one Library, a consistent snapshot the service hands
+over. Ranking is two stages: the answer model's first stage chooses the candidates the reader reads
+(embeddings/encoders/reader.py), its second weighs what the reader judged. The CLI,
 the Discord cogs, conversations, `newsbot eval` and the answer model's fit all answer through `answer` (or
 `prepare` then `conclude`).
 """
@@ -33,9 +35,10 @@ from bot.answer.inputs import NO_WORDS, Cleaned, clean_question
 from bot.answer.model import AnswerModel
 from bot.answer.names import CorpusNames
 from bot.answer.questions import Reading, read_question, topic_words
-from bot.answer.rank import Scorer, favour_passages, rank
+from bot.answer.rank import favour_passages, rank, rerank, to_read
 from bot.answer.types import ANSWER_CONFIG, Answer, AnswerConfig, Candidate
 from bot.answer.voices import VoiceReader
+from embeddings.encoders.reader import Reader
 from embeddings.records import Hit
 from embeddings.search.interface import ServingIndex
 from embeddings.search.retrieval import Retriever
@@ -56,6 +59,7 @@ class Library:
     words: CorpusWords
     voices: VoiceReader
     model: AnswerModel
+    reader: Reader
     # Single words' vectors from the encoder (the service caches them across questions).
     word_vectors: Callable[[list[str]], np.ndarray]
     # Passages retrieved at least (NEWSBOT_TOP_K).
@@ -145,9 +149,22 @@ def prepare(library: Library, question: str, context: str | None = None, config:
     return Prepared(reading, retrieved.hits, quotes, absent, retrieved.asked, prefer, config)
 
 
-def conclude(prepared: Prepared, model: AnswerModel, scorer: Scorer | None = None) -> Answer:
-    """Rank the candidates with the model (or a given scorer), decide, and compose the answer."""
-    ranked = rank(prepared.quotes, scorer or model.score, prepared.prefer)
+def judge(prepared: Prepared, model: AnswerModel, reader: Reader) -> tuple[Candidate, ...]:
+    """Rank the candidates: the first stage over all, the reader over the best of them, the second stage over what
+    it read."""
+    # A follow-up's preference already weighs here: "what else" leaves out what the reader need not read again.
+    first = rank(prepared.quotes, model.score, prepared.prefer)
+    # A timeline shows more points than an answer: the reader reads enough for them.
+    chosen = to_read(first, prepared.asked, max(model.read_count, 2 * prepared.config.max_points))
+    read = reader.read(prepared.reading.text, [c.text for c in chosen]) if chosen else ()
+    return rerank(chosen, read, model, prepared.prefer)
+
+
+def conclude(prepared: Prepared, model: AnswerModel, reader: Reader,
+             ranked: tuple[Candidate, ...] | None = None) -> Answer:
+    """Rank the candidates with the model and the reader (unless `ranked` holds them already), decide, and compose
+    the answer."""
+    ranked = judge(prepared, model, reader) if ranked is None else ranked
     decision = decide(prepared.reading, ranked, prepared.absent, model, prepared.asked)
     return compose_answer(prepared.reading.text, decision, prepared.hits, model.point_below, prepared.config)
 
@@ -155,7 +172,7 @@ def conclude(prepared: Prepared, model: AnswerModel, scorer: Scorer | None = Non
 def answer(library: Library, question: str, context: str | None = None, config: AnswerConfig = ANSWER_CONFIG,
            prefer: Preference | None = None) -> Answer:
     """Answer a (cleaned) question from the articles: the whole way, read to compose."""
-    return conclude(prepare(library, question, context, config, prefer), library.model)
+    return conclude(prepare(library, question, context, config, prefer), library.model, library.reader)
 
 
 def retrieve_within(library: Library, reading: Reading, query: str, source_ids: Sequence[str],
@@ -192,7 +209,7 @@ def answer_within(library: Library, question: str, source_ids: Sequence[str],
     retrieved = retrieve_within(library, reading, question, source_ids, config)
     quotes, absent = candidates(library, reading, retrieved, config)
     prepared = Prepared(reading, retrieved.hits, quotes, absent, (), None, config)
-    return conclude(prepared, library.model)
+    return conclude(prepared, library.model, library.reader)
 
 
 def turned_away(cleaned: Cleaned) -> Answer | None:
@@ -240,7 +257,7 @@ class Answering:
     def sentences(self, query: str, k: int, prefer: Preference | None = None) -> list[Candidate]:
         """The ranked candidate sentences of the passages retrieved for a query (for questions about an answer)."""
         prepared = prepare(self.library, self.clean(query).text, None, replace(ANSWER_CONFIG, passages=k), prefer)
-        return list(rank(prepared.quotes, self.library.model.score, prefer))
+        return list(judge(prepared, self.library.model, self.library.reader))
 
     def cited_sources(self, source_ids: Sequence[str]) -> CitedSources:
         """Return the articles, passages and metadata of some sources, for questions about an answer."""

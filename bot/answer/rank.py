@@ -1,14 +1,17 @@
-"""Every ordering of candidates, in one place: the answer model's probability (deduplicated across overlapping
-passages), a conversation's preference, the order of an answer's points and of the citations within a point.
-Pure functions over frozen values."""
+"""Every ordering of candidates, in one place: the first stage's probability (deduplicated across overlapping
+passages), which of them the reader reads, the second stage's probability once it has, a conversation's preference,
+the order of an answer's points and of the citations within a point. Pure functions over frozen values; the
+reader's probabilities come in as numbers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
+from bot.answer.attribution import same_person
 from bot.answer.conversation.state import Preference
-from bot.answer.features import Features
+from bot.answer.features import Features, read_features
+from bot.answer.model import AnswerModel
 from bot.answer.types import Candidate
 from embeddings.records import Hit, Span
 
@@ -21,8 +24,8 @@ def _order(c: Candidate) -> tuple[float, str, Span]:
 
 
 def rank(quotes: Iterable[Candidate], scorer: Scorer, prefer: Preference | None = None) -> tuple[Candidate, ...]:
-    """Score every candidate quote, keep the best-scored of each (source, span), best first; for a follow-up, the
-    conversation's preference then adjusts the scores."""
+    """The first stage: score every candidate quote, keep the best-scored of each (source, span), best first; for a
+    follow-up, the conversation's preference then adjusts the scores."""
     best: dict[tuple[str, Span], Candidate] = {}
     for quote in quotes:
         scored = replace(quote, relevance=scorer(quote.features))
@@ -30,6 +33,28 @@ def rank(quotes: Iterable[Candidate], scorer: Scorer, prefer: Preference | None 
         if key not in best or best[key].relevance < scored.relevance:
             best[key] = scored
     ranked = sorted(best.values(), key=_order)
+    return tuple(favour(ranked, prefer)) if prefer is not None else tuple(ranked)
+
+
+def to_read(ranked: Sequence[Candidate], asked: Sequence[str], count: int) -> list[Candidate]:
+    """The candidates the reader reads: the first stage's best; for "what did X say", also X's best statements."""
+    chosen = list(ranked[:count])
+    if asked:
+        taken = {(c.source.source_id, c.span) for c in chosen}
+        spoken = [c for c in ranked[count:] if (same_person(c.speaker, asked) or same_person(c.subject, asked))
+                  and (c.source.source_id, c.span) not in taken]
+        chosen += spoken[: max(1, count // 2)]
+    return chosen
+
+
+def rerank(chosen: Sequence[Candidate], read: Sequence[float], model: AnswerModel,
+           prefer: Preference | None = None) -> tuple[Candidate, ...]:
+    """The second stage: each candidate the reader read, scored by what it judged and what the first stage did,
+    best first; for a follow-up, the conversation's preference then adjusts the scores."""
+    judged = [replace(c, read=float(p), first=c.relevance,
+                      relevance=model.judged(read_features(float(p), c.relevance, c.features)))
+              for c, p in zip(chosen, read, strict=True)]
+    ranked = sorted(judged, key=_order)
     return tuple(favour(ranked, prefer)) if prefer is not None else tuple(ranked)
 
 

@@ -8,13 +8,13 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from bot.answer import pipeline
-from bot.answer.abstain import corpus_words
+from bot.answer.abstain import CorpusWords, corpus_words
 from bot.answer.conversation import turn
 from bot.answer.conversation.condense import Condenser
 from bot.answer.conversation.state import Conversation, Preference, Reply
@@ -27,6 +27,7 @@ from bot.settings import Settings
 from embeddings.encoders import Embedder
 from embeddings.encoders import make_embedder as build_embedder
 from embeddings.encoders.onnx_runtime import ENCODER_DIR
+from embeddings.encoders.reader import NoReader, OnnxReader, Reader
 from embeddings.errors import CorpusError, IndexMismatchError, NewsbotError, SourceNotFoundError
 from embeddings.index.directory import BuildReport
 from embeddings.index.manifest import stale_articles
@@ -54,19 +55,32 @@ def make_embedder(settings: Settings) -> Embedder:
                           int8_dir=f"{beside}.encoder-int8")
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded index generation with what is read from it once: its retriever, the corpus's words, its voices."""
+
+    index: ServingIndex
+    retriever: Retriever
+    words: CorpusWords
+    voices: VoiceReader
+
+
 class NewsService:
     """Loads the index, the encoder and the answer model once; answers through the pipeline."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, model: AnswerModel | None = None,
-                 *, backend: IndexBackend | None = None) -> None:
+                 *, backend: IndexBackend | None = None, reader: Reader | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
+        # The reader (NEWSBOT_READER, the one shipped by default) and the answer model: loaded once, when answering
+        # first needs them (indexing needs neither); either missing or altered is refused in one line.
+        self._reader = reader
         # The index directory, or PostgreSQL when NEWSBOT_DATABASE_URL is set (embeddings/search/backends.py).
         self.backend = backend or open_backend(settings.index_dir, settings.database_url, settings.backend)
-        # The fitted answer model (bot/answer/answer_model.json) unless one is given; refused when missing.
-        self.model = model if model is not None else load_model()
+        self._model = model
         self._lock = threading.RLock()
-        self._library: pipeline.Library | None = None
+        # The loaded index with its retriever, the corpus's words and voices: one consistent snapshot.
+        self._loaded: Loaded | None = None
         self._words: OrderedDict[str, np.ndarray] = OrderedDict()
         self._words_lock = threading.Lock()
         self._names_of: tuple[ServingIndex, CorpusNames] | None = None
@@ -76,19 +90,33 @@ class NewsService:
             if settings.llm_url else None)
 
     @property
+    def model(self) -> AnswerModel:
+        """Return the fitted answer model (bot/answer/answer_model.json), read on first use."""
+        if self._model is None:
+            self._model = load_model()
+        return self._model
+
+    @property
+    def reader(self) -> Reader:
+        """Return the reader, checked against its manifest and loaded on first use."""
+        if self._reader is None:
+            self._reader = OnnxReader(self.settings.reader, self.settings.reader_threads)
+        return self._reader
+
+    @property
     def index(self) -> ServingIndex:
         """Return the loaded index, loading it on first use (and the new one once another process switched it)."""
-        return self.library().index
+        return self._snapshot().index
 
     @property
     def retriever(self) -> Retriever:
         """Return the retriever over the loaded index."""
-        return self.library().retriever
+        return self._snapshot().retriever
 
     def load(self, check_corpus: bool = True) -> None:
         """Load and check the index, refusing one built from other settings or an older corpus."""
         with self._lock:
-            if self._library is not None:
+            if self._loaded is not None:
                 return
             manifest = self.backend.read_manifest()
             if check_corpus and self.settings.seeds_dir.is_dir():
@@ -100,34 +128,44 @@ class NewsService:
                         f"the index is older than the seeds ({len(stale)} articles changed: "
                         f"{', '.join(stale[:3])}{'...' if len(stale) > 3 else ''}): run `newsbot index`"
                     )
-            self._library = self._open()
+            self._loaded = self._open()
 
-    def _open(self) -> pipeline.Library:
+    def _open(self) -> Loaded:
         """Load the current index with its retriever, the corpus's words and voices, ready to serve."""
         index = self.backend.load(self.embedder.model_name, self.settings.chunker)
         limit_search_threads(self.settings.search_threads)
         retriever = Retriever(index, self.embedder, self.settings.retrieval_config)
-        return pipeline.Library(index, retriever, corpus_words(retriever.vocabulary), VoiceReader(index, retriever),
-                                self.model, self._word_vectors, self.settings.top_k)
+        return Loaded(index, retriever, corpus_words(retriever.vocabulary), VoiceReader(index, retriever))
 
-    def library(self) -> pipeline.Library:
-        """Return one consistent snapshot of what answering reads, even while a reindex swaps it."""
+    def _snapshot(self) -> Loaded:
+        """Return one consistent loaded index, even while a reindex swaps it."""
         with self._lock:
             self.load()
-            assert self._library is not None
-            if not self.backend.is_current(self._library.index):
+            assert self._loaded is not None
+            if not self.backend.is_current(self._loaded.index):
                 # Another process switched the shared store to a new generation: this question reads that one.
-                self._library = self._open()
-            return self._library
+                self._loaded = self._open()
+            return self._loaded
 
-    def answering(self) -> pipeline.Answering:
-        """Return questions answered against the current snapshot."""
-        return pipeline.Answering(self.library(), self.settings.max_question_chars, self.names)
+    def library(self) -> pipeline.Library:
+        """Return what answering reads: the loaded index, and the answer model and reader (loaded on first use)."""
+        loaded = self._snapshot()
+        return pipeline.Library(loaded.index, loaded.retriever, loaded.words, loaded.voices, self.model, self.reader,
+                                self._word_vectors, self.settings.top_k)
+
+    def answering(self, ablation: bool = False) -> pipeline.Answering:
+        """Return questions answered against the current snapshot; with `ablation`, without the reader (the answer
+        model fit beside the shipped one without it: `newsbot eval --ablation`)."""
+        library = self.library()
+        if ablation:
+            library = replace(library, model=load_model(ablation=True), reader=NoReader())
+        return pipeline.Answering(library, self.settings.max_question_chars, self.names)
 
     def warm_up(self) -> None:
         """Load the index, the model and the corpus's names so that the first question and follow-up are fast."""
         self.load()
         self.retriever.embed_query("warm up")
+        self.reader.read("warm up", ["warm up"])
         self.names()
 
     def clean(self, text: str) -> Cleaned:
@@ -167,13 +205,13 @@ class NewsService:
     def names(self) -> CorpusNames:
         """Return the names the articles use, and who of them are people (quoted, or given a title), read once per
         loaded index."""
-        library = self.library()
-        index = library.index
+        loaded = self._snapshot()
+        index = loaded.index
         with self._lock:
             if self._names_of is None or self._names_of[0] is not index:
                 people: set[str] = set()
                 for source_id in index.articles:
-                    voices = library.voices.voices(source_id)
+                    voices = loaded.voices.voices(source_id)
                     people.update(voices.speakers.values())
                     people.update(p.name for p in voices.people if p.roles)
                 texts = (a.clean_text for a in index.articles.values())
@@ -266,8 +304,9 @@ class NewsService:
         result = self.backend.build(corpus.articles, self.embedder, self.settings.chunker, rebuild=rebuild,
                                     warnings=corpus.warnings, report=report, progress=progress,
                                     reread=lambda: self.read_corpus().articles, allow_shrink=allow_shrink)
-        if not result.up_to_date or self._library is None:
+        # A process that answers switches to the new generation now; one that only indexed loads nothing.
+        if self._loaded is not None and not result.up_to_date:
             opened = self._open()
             with self._lock:
-                self._library = opened
-        return result
+                self._loaded = opened
+        return replace(result, cleaning=corpus.cleaning)

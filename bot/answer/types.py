@@ -16,7 +16,8 @@ class AnswerConfig:
 
     # Passages retrieved for the candidates; the user-facing `k` only limits what is shown.
     passages: int = 8
-    max_points: int = 4
+    # Points an answer shows at most: those that answer, three unless a timeline lists them.
+    max_points: int = 3
     # Cosine between single words above which a word of the passage stands in for a missing topic word.
     synonym_similarity: float = 0.6
     # An answer leads with the statement that best answers; a timeline orders its statements by date.
@@ -104,6 +105,9 @@ class Candidate:
     subject: str | None = None
     # What the answer model reads about the sentence.
     features: Features | None = None
+    # The reader's probability that it answers, and the first stage's (for the candidates the reader read).
+    read: float = 0.0
+    first: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from bot.cli.watch import watch, whatsnew
 from bot.settings import Settings
 from embeddings.errors import NewsbotError
 from embeddings.progress import Report
-from embeddings.records import SourceInfo
+from embeddings.records import BuildReport, SourceInfo
 
 log = logging.getLogger("newsbot")
 
@@ -146,7 +146,7 @@ def index(ctx: click.Context, seeds: Path | None, rebuild: bool, allow_shrink: b
     if as_json:
         _emit(build_report_json(report))
     else:
-        echo(safe_line(report.summary()))
+        _summarize(report)
 
 
 @contextlib.contextmanager
@@ -189,6 +189,13 @@ def add(ctx: click.Context, paths: tuple[Path, ...], seeds: Path | None, quiet: 
         echo(safe_line(f"added {name} to {_settings(ctx).seeds_dir} ({count} article{'s' if count != 1 else ''})"))
     for name in added.unchanged:
         echo(safe_line(f"{name} is already in {_settings(ctx).seeds_dir}, unchanged"))
+    _summarize(report)
+
+
+def _summarize(report: BuildReport) -> None:
+    """An index run's summary: what reading kept and left out, then what the build did."""
+    for line in report.cleaning.lines() if report.cleaning else ():
+        echo(safe_line(line), err=line.startswith("WARNING"))
     echo(safe_line(report.summary()))
 
 
@@ -296,10 +303,13 @@ def chat(ctx: click.Context, as_json: bool) -> None:
               help="JSON Lines questions with gold sources and evidence.")
 @click.option("--conversations", "conversations_file", type=click.Path(path_type=Path),
               help="JSON Lines conversations: turns with a gold standalone question each.")
+@click.option("--ablation", is_flag=True,
+              help="Also answer without the reader (the answer model fit without it) and show both, with the "
+                   "reader's cost per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 def evaluate_command(ctx: click.Context, questions_file: Path | None, conversations_file: Path | None,
-                     as_json: bool) -> None:
+                     ablation: bool, as_json: bool) -> None:
     """Measure hit@5, MRR@10, evidence coverage, answer accuracy and verbatim quotes; or, for conversations,
     follow-up accuracy, agreement with the gold standalone questions and unanswerable follow-ups declined."""
     from bot.answer import evaluation
@@ -315,17 +325,16 @@ def evaluate_command(ctx: click.Context, questions_file: Path | None, conversati
         return
     questions = evaluation.read_questions(questions_file)
     service.load()
+    # Quotes are checked against each article's text of record, as the index read it (the one safe reader).
     texts = {source_id: article.text for source_id, article in service.index.articles.items()}
-    seeds = _settings(ctx).seeds_dir
-    for source_id in list(texts):
-        path = seeds / f"{source_id}.txt"
-        if path.is_file():
-            texts[source_id] = path.read_text(encoding="utf-8")
     result = evaluation.evaluate(questions, service.search, service.ask, texts)
+    if ablation:
+        without = service.answering(ablation=True)
+        result = evaluation.ablation(result, evaluation.evaluate(questions, service.search, without.ask, texts))
     if as_json:
         _emit(result)
     else:
-        echo(evaluation.render_evaluation(result))
+        echo(evaluation.render_ablation(result) if ablation else evaluation.render_evaluation(result))
 
 
 @cli.command()

@@ -112,7 +112,16 @@ def render_source(view: SourceView) -> str:
     provenance = ", ".join(f"{k} from {v}" for k, v in view.article.provenance)
     if provenance:
         lines.append(safe_line(f"({provenance})"))
-    lines += ["", view.article.clean_text, "", f"{len(view.chunks)} passages:"]
+    lines += ["", view.article.clean_text]
+    removed = [(kind, view.article.span_text(span)) for kind, span in view.article.noise
+               if kind not in ("title", "dateline", "metadata")]
+    if removed:
+        chars = sum(len(text) for _, text in removed)
+        lines += ["", f"Left out as page chrome: {len(removed)} blocks, {chars:,} characters (signal: text):"]
+        for kind, text in removed:
+            shown = safe_line(" ".join(text.split()))
+            lines.append(f"  [{kind.removeprefix('chrome: ')}] {shown if len(shown) <= 90 else shown[:89] + '…'}")
+    lines += ["", f"{len(view.chunks)} passages:"]
     for chunk in view.chunks:
         preview = chunk.text if len(chunk.text) <= 90 else chunk.text[:89] + "…"
         lines.append(safe_line(f"  {chunk.chunk_id} [{chunk.start}:{chunk.end}] {preview}"))

@@ -38,10 +38,33 @@ class Reader(Protocol):
         ...
 
 
+class NoReader:
+    """No reader at all: every quote judged alike (the ablation `newsbot eval --ablation` measures against)."""
+
+    name = "none"
+
+    def read(self, question: str, quotes: Sequence[str]) -> np.ndarray:
+        """Return 0.5 for every quote."""
+        return np.full(len(quotes), 0.5, dtype=np.float32)
+
+
+def plain_tokenizer(source):
+    """A tokenizers.Tokenizer from a tokenizer.json path or another Tokenizer, with no padding and no truncation
+    (encode_pairs cuts and pads itself)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(source)) if isinstance(source, str | Path) else Tokenizer.from_str(
+        source.to_str())
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
 def encode_pairs(tokenizer, question: str, quotes: Sequence[str], max_tokens: int,
                  question_tokens: int) -> list[tuple[list[int], list[int]]]:
     """Token ids and segment ids of each (question, quote) pair: [CLS] question [SEP] quote [SEP], the question cut
-    to `question_tokens` and the quote to what `max_tokens` leaves. The training recipe encodes the same way."""
+    to `question_tokens` and the quote to what `max_tokens` leaves (a plain_tokenizer). The training recipe encodes
+    the same way."""
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     asked = tokenizer.encode(question, add_special_tokens=False).ids[:question_tokens]
     room = max(1, max_tokens - len(asked) - 3)
@@ -96,7 +119,6 @@ class OnnxReader:
         with self._lock:
             if self._session is None:
                 import onnxruntime as ort
-                from tokenizers import Tokenizer
 
                 options = ort.SessionOptions()
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -104,7 +126,7 @@ class OnnxReader:
                 if self.threads:
                     options.intra_op_num_threads = self.threads
                 try:
-                    self._tokenizer = Tokenizer.from_file(str(self.model_dir / self.manifest["tokenizer"]))
+                    self._tokenizer = plain_tokenizer(self.model_dir / self.manifest["tokenizer"])
                     self._session = ort.InferenceSession(str(self.model_dir / self.manifest["model"]), options,
                                                          providers=["CPUExecutionProvider"])
                 except Exception as exc:  # any loader failure becomes one clear error

@@ -23,8 +23,11 @@ from tests.postgres import ROOT, newsbot
 SEEDS = ROOT / "seeds"
 QUESTION = "What did Crosetto say about troops?"
 PROBE = "What did the port authority say about the harbour ferry timetable?"
+# Three sentences: the decline model weighs the second-best candidate too, and declines a one-sentence article.
 PROBE_ARTICLE = ("Ferry timetable changes\n2024-08-01\n\nThe harbour ferry timetable changes on Monday, the port "
-                 "authority said, with an extra crossing every evening.\n")
+                 "authority said, with an extra crossing every evening. The new timetable adds a late boat on "
+                 "weekdays, the authority said. Tickets bought under the old harbour ferry timetable stay valid, a "
+                 "port authority spokesperson said.\n")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def test_index_ask_search_and_source_through_the_cli(cli_env) -> None:
     shown = newsbot("source", "004_347bbc5789c47b0a", "--json", env=cli_env)
     assert shown.returncode == 0 and json.loads(shown.stdout)["source_id"] == "004_347bbc5789c47b0a"
     again = newsbot("index", env=cli_env)
-    assert again.returncode == 0 and again.stdout.startswith("index up to date")
+    assert again.returncode == 0 and again.stdout.splitlines()[-1].startswith("index up to date")
     missing = newsbot("source", "'; DROP TABLE newsbot.current; --", env=cli_env)
     assert "no such source" in one_line_error(missing)
 

@@ -68,7 +68,8 @@ def test_a_failing_source_shows_in_the_status(service, server) -> None:
 
 def test_whatsnew_says_what_each_new_statement_changes(service) -> None:
     invoke(service, "watch", "--once")
-    result = invoke(service, "whatsnew", "the Sunday ferry crossings", "--since", "2024-02-01", "--json")
+    result = invoke(service, "whatsnew", "What did Lindqvist say about the Sunday crossings?", "--since", "2024-02-01",
+                    "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     jsonschema.validate(payload, contract.WHATSNEW_SCHEMA)

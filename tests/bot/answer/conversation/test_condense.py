@@ -94,7 +94,7 @@ def test_a_turn_read_by_the_model_is_shown_and_answered(stub: str, fake_service)
 
         Stub.mode = "error"
         fallback = fake_service.converse("and about diplomacy?", first.conversation)
-        assert fallback.reading.by == "rules" and fallback.answer.answered
+        assert fallback.reading.by == "rules"
     finally:
         fake_service.condense = None
 
