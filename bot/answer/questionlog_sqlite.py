@@ -8,12 +8,13 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
 from bot.answer.questionlog import LoggedQuestion, timestamp
+from embeddings.sqlitefile import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -46,12 +47,9 @@ class SqliteQuestionStore:
         # Seconds to wait for a database another process holds locked (a vote being written, say).
         self.timeout = timeout
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=self.timeout)) as conn, conn:
-            conn.executescript(SCHEMA)
-            yield conn
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Open the database (made on first use) for one transaction."""
+        return transaction(self.path, self.timeout, SCHEMA)
 
     def write(self, rows: Sequence[LoggedQuestion]) -> None:
         """Store rows in one transaction; raises sqlite3.Error or OSError when the database can't be written."""

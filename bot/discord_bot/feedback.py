@@ -7,11 +7,13 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from embeddings.sqlitefile import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -55,13 +57,9 @@ class FeedbackStore:
         self._salt: str | None = None
         self._lock = threading.Lock()
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A connection per call: calls come from worker threads, and sqlite3 connections are not shared across them.
-        with closing(sqlite3.connect(self.path, timeout=self.timeout)) as conn, conn:
-            conn.executescript(SCHEMA)
-            yield conn
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Open the database (made on first use) for one transaction."""
+        return transaction(self.path, self.timeout, SCHEMA)
 
     def salt(self) -> str:
         """Return the database's salt for user ids, creating it on first use."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from embeddings.sqlitefile import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS follows (
@@ -50,12 +51,9 @@ class FollowStore:
         self.path = Path(path)
         self.timeout = timeout
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=self.timeout)) as conn, conn:
-            conn.executescript(SCHEMA)
-            yield conn
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Open the database (made on first use) for one transaction."""
+        return transaction(self.path, self.timeout, SCHEMA)
 
     def follow(self, guild_id: int | None, channel_id: int, topic: str, start_seq: int) -> bool | None:
         """Follow a topic in a channel from the log's `start_seq` on; False when already followed, None when the

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from embeddings.sqlitefile import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -89,13 +91,9 @@ class WatchState:
         self.timeout = timeout
         self._lock = threading.Lock()
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> AbstractContextManager[sqlite3.Connection]:
         """Open the database (made on first use) for one transaction."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=self.timeout)) as conn, conn:
-            conn.executescript(SCHEMA)
-            yield conn
+        return transaction(self.path, self.timeout, SCHEMA)
 
     # ------------------------------------------------------------------ sources
 
