@@ -146,6 +146,6 @@ def test_no_two_modules_define_a_type_of_the_same_name() -> None:
 def test_embeddings_is_grouped_by_stage() -> None:
     # A newcomer reads the flow from the folders: ingest -> encoders -> index -> search (and the PostgreSQL store).
     top = sorted(p.stem for p in (ROOT / "embeddings").glob("*.py") if p.stem != "__init__")
-    assert top == ["calendar", "checksums", "errors", "progress", "records", "sqlitefile", "terms"], top
+    assert top == ["calendar", "checksums", "errors", "logistic", "progress", "records", "sqlitefile", "terms"], top
     for stage in ("ingest", "encoders", "index", "search", "postgres"):
         assert (ROOT / "embeddings" / stage / "__init__.py").is_file(), stage

@@ -23,7 +23,7 @@ import numpy as np
 
 from benchmarks.cleaning import DEFAULT_CORPUS, LABELS, labelled_lines
 from benchmarks.fit_answer_model import fit
-from embeddings.ingest.chrome import CHROME_FORMAT, CHROME_MODEL, SIGNALS, ChromeModel, blocks, line_signals
+from embeddings.ingest.chrome import CHROME_FORMAT, CHROME_MODEL, SIGNALS, blocks, line_signals
 
 
 def pages(corpus: Path) -> list[tuple[str, np.ndarray, list[str], list[str]]]:
@@ -117,11 +117,10 @@ def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count:
     threshold = max(meeting) if meeting else min(thresholds)
     clean_kept = sentences_kept(clean_scored, threshold)[0] if clean_scored else None
     final = fit(*_rows(data + clean), l2)
-    chosen = ChromeModel(final.weights, final.bias, final.means, final.scales, threshold)
     payload = {
-        "format": CHROME_FORMAT, "signals": list(SIGNALS), "weights": [round(w, 6) for w in chosen.weights],
-        "bias": round(chosen.bias, 6), "means": [round(m, 6) for m in chosen.means],
-        "scales": [round(s, 6) for s in chosen.scales], "threshold": threshold,
+        "format": CHROME_FORMAT, "signals": list(SIGNALS), "weights": [round(w, 6) for w in final.weights],
+        "bias": round(final.bias, 6), "means": [round(m, 6) for m in final.means],
+        "scales": [round(s, 6) for s in final.scales], "threshold": threshold,
         "fit_on": f"{len(data)} real scraped pages labelled line by line (tests/data/newsroom/chrome_labels.jsonl) and "
                   f"{len(clean)} articles as clean text (the training half of the written questions' articles)",
         "cross_validated": {"how": "leave one page out", "article_sentences_kept": round(figures[threshold][0], 4),

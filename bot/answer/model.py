@@ -12,7 +12,6 @@ refuses to answer without it.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,25 +25,10 @@ from bot.answer.features import (
     ReadFeatures,
 )
 from embeddings.errors import ConfigError
+from embeddings.logistic import Logistic
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
 REFIT = "python -m benchmarks.fit_answer_model"
-
-
-@dataclass(frozen=True)
-class Logistic:
-    """A logistic regression over standardized features."""
-
-    weights: tuple[float, ...]
-    bias: float
-    means: tuple[float, ...]
-    scales: tuple[float, ...]
-
-    def probability(self, features: Sequence[float]) -> float:
-        """Return the model's probability for one feature vector."""
-        total = self.bias + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, features, self.means,
-                                                                      self.scales, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, total))))
 
 
 @dataclass(frozen=True)

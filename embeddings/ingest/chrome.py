@@ -27,6 +27,7 @@ from pathlib import Path
 from embeddings.checksums import file_sha256
 from embeddings.errors import ModelLoadError
 from embeddings.ingest.sentences import split_sentences
+from embeddings.logistic import Logistic, squash
 from embeddings.terms import tokenize
 
 # English function words: prose is dense in them, menus, tickers and link lists are not.
@@ -231,21 +232,17 @@ REFIT_CHROME = "python -m training.cleaning"
 
 @dataclass(frozen=True)
 class ChromeModel:
-    """A logistic regression over standardized line signals: the probability that a line is the article's."""
+    """A logistic regression over standardized line signals (the probability that a line is the article's) and
+    the threshold under which a line is chrome."""
 
-    weights: tuple[float, ...]
-    bias: float
-    means: tuple[float, ...]
-    scales: tuple[float, ...]
+    logistic: Logistic
     threshold: float
 
     def article(self, signals: LineSignals) -> tuple[float, str]:
         """Return the probability that a line is the article's, and the signal that weighed most against it."""
-        parts = [w * (x - m) / s for w, x, m, s in zip(self.weights, signals.vector(), self.means, self.scales,
-                                                        strict=True)]
-        total = self.bias + sum(parts)
+        parts = self.logistic.parts(signals.vector())
         worst = min(range(len(parts)), key=lambda i: parts[i])
-        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, total)))), _SAID[SIGNALS[worst]]
+        return squash(self.logistic.bias + sum(parts)), _SAID[SIGNALS[worst]]
 
 
 @functools.cache
@@ -255,8 +252,9 @@ def chrome_model(path: Path = CHROME_MODEL) -> ChromeModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data["format"] != CHROME_FORMAT or data["signals"] != list(SIGNALS):
             raise ValueError("fit for other signals")
-        return ChromeModel(tuple(map(float, data["weights"])), float(data["bias"]), tuple(map(float, data["means"])),
-                           tuple(map(float, data["scales"])), float(data["threshold"]))
+        return ChromeModel(Logistic(tuple(map(float, data["weights"])), float(data["bias"]),
+                                    tuple(map(float, data["means"])), tuple(map(float, data["scales"]))),
+                           float(data["threshold"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"the chrome model {path} is missing or unreadable ({exc}): run `{REFIT_CHROME}`"
                              ) from None
