@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -127,45 +128,69 @@ def test_the_connection_lost_mid_question_is_one_error_then_answers_again(pg_ser
     assert service.search("troops", 3)
 
 
-def finish(process: subprocess.Popen) -> tuple[str, str]:
-    """Read the rest of an answerer's output through the buffer its first line was read from, then its errors."""
-    out = process.stdout.read()
-    process.wait(timeout=300)
-    process.errors.seek(0)  # type: ignore[attr-defined]
-    return out, process.errors.read()  # type: ignore[attr-defined]
+class Answerer:
+    """`newsbot ask --from-file - --json` in its own process, asked one question at a time through its stdin."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in finish, read after the process exits
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--from-file", "-", "--json"], cwd=ROOT,
+                                        env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.errors, text=True)
+        self.answers: list[dict] = []
+
+    def ask(self, question: str) -> dict:
+        self.process.stdin.write(question + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line.strip().startswith("{"), self.finish()
+        self.answers.append(json.loads(line))
+        return self.answers[-1]
+
+    def finish(self) -> str:
+        """Close its input, wait for it, and return what it wrote to stderr."""
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=120)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+        self.errors.seek(0)
+        return self.errors.read()
 
 
-def _answerer(env: dict[str, str], questions: Path) -> subprocess.Popen:
-    environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed with the process, read after it exits
-    process = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--from-file", str(questions), "--json"], cwd=ROOT,
-                            env=environ, stdout=subprocess.PIPE, stderr=errors, text=True)
-    process.errors = errors  # type: ignore[attr-defined]
-    return process
-
-
-def test_a_reindex_while_two_other_processes_answer(cli_env, tmp_path) -> None:
-    questions = tmp_path / "questions.txt"
-    questions.write_text("\n".join([QUESTION, PROBE] * 200) + "\n", encoding="utf-8")
-    answerers = [_answerer(cli_env, questions) for _ in range(2)]
+def test_a_reindex_while_two_other_processes_answer(cli_env) -> None:
+    answerers = [Answerer(cli_env) for _ in range(2)]
+    building = threading.Event()
     try:
-        for process in answerers:  # both are answering before the corpus changes
-            assert process.stdout.readline().strip().startswith("{")
+        for answerer in answerers:  # both are answering before the corpus changes
+            assert answerer.ask(QUESTION)["answered"]
+
+        def keep_asking(answerer: Answerer) -> None:
+            while building.is_set():
+                answerer.ask(QUESTION)
+                answerer.ask(PROBE)
+
+        building.set()
+        askers = [threading.Thread(target=keep_asking, args=(answerer,)) for answerer in answerers]
+        for asker in askers:
+            asker.start()
         Path(cli_env["NEWSBOT_SEEDS_DIR"], "950_pg_ferry.txt").write_text(PROBE_ARTICLE, encoding="utf-8")
         built = newsbot("index", env=cli_env)
+        building.clear()
+        for asker in askers:
+            asker.join(timeout=120)
         assert built.returncode == 0 and "1 added" in built.stdout, built.stderr
-        outputs = [finish(process) for process in answerers]
+        # After the switch each answerer reads the new generation at its next question.
+        seen = [{c["source_id"] for c in answerer.ask(PROBE)["citations"]} for answerer in answerers]
     finally:
-        for process in answerers:
-            if process.poll() is None:
-                process.kill()
-    for process, (out, err) in zip(answerers, outputs, strict=True):
-        assert process.returncode == 0, err
-        answers = [json.loads(line) for line in out.splitlines() if line.strip()]
-        assert len(answers) == 399 and all(a["question"] in (QUESTION, PROBE) for a in answers)
-        assert all(a["answered"] for a in answers if a["question"] == QUESTION)
-        probes = [{c["source_id"] for c in a["citations"]} for a in answers if a["question"] == PROBE]
-        # Each answer came from one generation: the old (no ferry article) or the new, never a failure.
-        assert "950_pg_ferry" in probes[-1], "the answerer never saw the new generation"
+        building.clear()
+        errors = [answerer.finish() for answerer in answerers]
+    for answerer, err in zip(answerers, errors, strict=True):
+        assert answerer.process.returncode == 0, err
+        # Every answer while the index was rebuilt came from one generation, the old or the new, never a failure.
+        assert len(answerer.answers) >= 4 and all(a["question"] in (QUESTION, PROBE) for a in answerer.answers)
+        assert all(a["answered"] for a in answerer.answers if a["question"] == QUESTION)
+    assert all("950_pg_ferry" in found for found in seen), "an answerer never saw the new generation"
     Path(cli_env["NEWSBOT_SEEDS_DIR"], "950_pg_ferry.txt").unlink()
     assert newsbot("index", "--quiet", env=cli_env).returncode == 0
