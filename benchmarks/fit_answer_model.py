@@ -330,7 +330,9 @@ def fit_all(data: list[Example], reader: Reader, max_false_declines: float, read
 @click.option("--max-false-declines", type=float, default=0.05, show_default=True,
               help="The highest share of answerable questions the decline threshold may decline, as estimated by "
                    "cross-validation over the training questions.")
-@click.option("--read-count", type=int, default=0, help="Candidates the reader reads (default: measured).")
+@click.option("--read-count", type=click.IntRange(0, 64), default=16, show_default=True,
+              help="Candidates the reader reads: the most a whole ask reads within its budget (p50 150 ms on two "
+                   "cores, make bench-reader); 0: the fewest that keep the positives within a point of reading 32.")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @click.option("--l2", type=float, default=1.0, show_default=True)
 def main(out: Path, reader_dir: Path | None, max_false_declines: float, read_count: int, folds: int,

@@ -145,7 +145,12 @@ def write_real(size: int, pool_path: Path, base_path: Path, index_dir: Path, mod
     pool = pickle.loads(pool_path.read_bytes())
     chunker = ChunkerConfig()
     start = time.perf_counter()
-    corpus = RealCorpus.build(pool, chunker, size, dictionary_words(), seed=seed)
+    words = dictionary_words()
+    if not words:
+        # Without the list the names repeat and the vocabulary stays a sixth of a newsroom's (docs/performance.md).
+        print(f"warning: {DICTIONARY} is not installed (Debian's wamerican-huge): names are not replaced, the "
+              "vocabulary will be narrow", file=sys.stderr)
+    corpus = RealCorpus.build(pool, chunker, size, words, seed=seed)
     corpus_s = time.perf_counter() - start
     generation, vectors_s, write_s = write_mixed_index(index_dir, np.load(base_path), corpus, corpus.chunk_count,
                                                        corpus.sentence_count, seed=size, model=model, chunker=chunker)

@@ -213,6 +213,7 @@ def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, roun
     without_scan = [seconds for _ in range(rounds) for question, vector in zip(questions, vectors, strict=True)
                     for seconds in timed(lambda q=question, v=vector: unscanned.search(q, 5, query_vector=v))]
     figures = {"chunks": len(index.chunks), "articles": len(index.articles),
+               "bm25_top50": bm25_passes(retriever.bm25, questions, rounds),
                "sentences": len(index.sentence_vectors), "faiss": index.manifest.get("faiss", {}).get("factory"),
                "load_s": round(load_s, 3), "rss_before_load_mb": before_mb, "peak_rss_after_load_mb": loaded_mb,
                "sentence_scan": retriever.scans_every_sentence, "search": summarize(search),
@@ -223,6 +224,19 @@ def index_scale_load(index_dir: Path, questions_file: Path, onnx_dir: Path, roun
     figures["load_unverified_s"] = round(sum(timed(
         lambda: load_index(index_dir, embedder.model_name, settings.chunker, verify=False))), 3)
     return figures
+
+
+def bm25_passes(bm25, questions: list[str], rounds: int) -> dict:
+    """BM25's top 50 per question scored over every document and bounded by the top k (the same lists)."""
+    from embeddings.index.postings import bounded_top_k, dense_scores, top_k
+
+    lists = [bm25.postings(q) for q in questions]
+    exhaustive = [s for _ in range(rounds) for p in lists
+                  for s in timed(lambda p=p: top_k(dense_scores(p, bm25.size), 50))]
+    bounded = [s for _ in range(rounds) for p in lists
+               for s in timed(lambda p=p: bounded_top_k(p, bm25.size, 50, bm25.scratch))]
+    same = all(bounded_top_k(p, bm25.size, 50, bm25.scratch) == top_k(dense_scores(p, bm25.size), 50) for p in lists)
+    return {"exhaustive": summarize(exhaustive), "bounded": summarize(bounded), "same_top_k": same}
 
 
 def index_scale(size: int, base_path: Path, seeds_dir: Path, questions_file: Path, onnx_dir: Path, work: Path,

@@ -79,7 +79,7 @@ class Settings:
     watch_state: Path = Path(".newsbot/watch.sqlite3")
     # The reader's directory (a model, its tokenizer and manifest): the one shipped with newsbot unless set.
     reader: Path = SHIPPED_READER
-    # onnxruntime threads for the reader (0: onnxruntime's default, one per core).
+    # The reader's workers, one single-threaded onnxruntime session each (0: one per core).
     reader_threads: int = 0
 
     @property

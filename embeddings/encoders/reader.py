@@ -8,8 +8,11 @@ licences, every file's SHA-256); loading refuses a directory that does not match
 from __future__ import annotations
 
 import json
+import os
+import queue
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -23,8 +26,9 @@ SHIPPED_READER = Path(__file__).resolve().parent.parent / "models" / "reader"
 MANIFEST = "manifest.json"
 READER_FORMAT = 1
 RETRAIN = "python -m training.reader"
-# Pairs per onnxruntime run: one question's candidates at once, cut so a batch's activations stay in the cache.
-RUN_PAIRS = 32
+# Pairs per onnxruntime run: small runs keep a run's activations in the core's cache and let the runs of one
+# question spread over the cores (docs/reader.md: 1-3 pairs a run measured fastest, 16-32 slowest).
+RUN_PAIRS = 2
 
 
 @runtime_checkable
@@ -102,7 +106,8 @@ def read_manifest(model_dir: Path) -> dict:
 
 
 class OnnxReader:
-    """A reader directory served by onnxruntime: one session per process, loaded on first use."""
+    """A reader directory served by onnxruntime: one single-threaded session per worker (`threads` of them, all
+    cores by default), loaded on first use; one question's runs are spread over the workers."""
 
     def __init__(self, model_dir: Path = SHIPPED_READER, threads: int = 0) -> None:
         self.model_dir = Path(model_dir)
@@ -110,53 +115,75 @@ class OnnxReader:
         self.name = str(self.manifest.get("name", self.model_dir.name))
         self.max_tokens = int(self.manifest["max_tokens"])
         self.question_tokens = int(self.manifest["question_tokens"])
-        self.threads = threads
-        self._session = None
+        self.threads = max(1, threads or os.cpu_count() or 1)
         self._tokenizer = None
+        self._sessions: list = []
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def _load(self):
         with self._lock:
-            if self._session is None:
+            if self._tokenizer is None:
                 import onnxruntime as ort
 
                 options = ort.SessionOptions()
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                if self.threads:
-                    options.intra_op_num_threads = self.threads
+                # One thread per session: a session's threads wait for each other at every operator, and a
+                # busy core then holds up the whole run (docs/performance.md, the encoder's workers).
+                options.intra_op_num_threads = 1
                 try:
-                    self._tokenizer = plain_tokenizer(self.model_dir / self.manifest["tokenizer"])
-                    self._session = ort.InferenceSession(str(self.model_dir / self.manifest["model"]), options,
-                                                         providers=["CPUExecutionProvider"])
+                    tokenizer = plain_tokenizer(self.model_dir / self.manifest["tokenizer"])
+                    for _ in range(self.threads):
+                        self._sessions.append(ort.InferenceSession(str(self.model_dir / self.manifest["model"]),
+                                                                   options, providers=["CPUExecutionProvider"]))
                 except Exception as exc:  # any loader failure becomes one clear error
                     raise ModelLoadError(f"cannot load the reader in {self.model_dir}: {exc}") from None
-            return self._session, self._tokenizer
+                for session in self._sessions:
+                    self._free.put(session)
+                if self.threads > 1:
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="newsbot-reader")
+                self._tokenizer = tokenizer
+            return self._tokenizer
 
     def warm_up(self) -> None:
         """Load the model now rather than at the first question."""
         self.read("warm up", ["warm up"])
 
+    def _run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        session = self._free.get()
+        try:
+            return np.asarray(session.run(None, batch)[0], dtype=np.float32).reshape(-1)
+        finally:
+            self._free.put(session)
+
     def read(self, question: str, quotes: Sequence[str]) -> np.ndarray:
         """Return, for each quote, the probability that it answers the question."""
         if not quotes:
             return np.zeros(0, dtype=np.float32)
-        session, tokenizer = self._load()
+        tokenizer = self._load()
         pairs = encode_pairs(tokenizer, question, quotes, self.max_tokens, self.question_tokens)
-        logits = np.zeros(len(pairs), dtype=np.float32)
-        # Similar lengths together: little padding.
+        # Similar lengths together: little padding. The runs are the same whichever worker takes them.
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]))
-        for at in range(0, len(order), RUN_PAIRS):
-            rows = order[at:at + RUN_PAIRS]
-            width = max(len(pairs[i][0]) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            types = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                tokens, segments = pairs[i]
-                ids[r, :len(tokens)] = tokens
-                types[r, :len(tokens)] = segments
-                mask[r, :len(tokens)] = 1
-            out = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
-            logits[rows] = np.asarray(out, dtype=np.float32).reshape(-1)
+        runs = [order[at:at + RUN_PAIRS] for at in range(0, len(order), RUN_PAIRS)]
+        batches = [_batch([pairs[i] for i in rows]) for rows in runs]
+        outputs = list(self._pool.map(self._run, batches)) if self._pool and len(batches) > 1 else [
+            self._run(batch) for batch in batches]
+        logits = np.zeros(len(pairs), dtype=np.float32)
+        for rows, out in zip(runs, outputs, strict=True):
+            logits[rows] = out
         return 1.0 / (1.0 + np.exp(-logits))
+
+
+def _batch(pairs: Sequence[tuple[list[int], list[int]]]) -> dict[str, np.ndarray]:
+    """Pad some encoded pairs to the longest of them: the model's three inputs."""
+    width = max(len(tokens) for tokens, _ in pairs)
+    ids = np.zeros((len(pairs), width), dtype=np.int64)
+    types = np.zeros((len(pairs), width), dtype=np.int64)
+    mask = np.zeros((len(pairs), width), dtype=np.int64)
+    for r, (tokens, segments) in enumerate(pairs):
+        ids[r, :len(tokens)] = tokens
+        types[r, :len(tokens)] = segments
+        mask[r, :len(tokens)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}

@@ -41,6 +41,7 @@ from embeddings.index.layout import (
 from embeddings.index.lexical import BM25, BM25Arrays, BM25Builder
 from embeddings.index.manifest import MANIFEST, corpus_digest, source_files
 from embeddings.index.metadata import MetadataStore, SentenceRows, write_metadata
+from embeddings.index.postings import Postings, ScoresPostings, Scratch
 from embeddings.index.vectors import embed_texts, export_encoder, passage_vectors, sentence_plan
 from embeddings.progress import Progress, Report, silent
 from embeddings.records import Article, Chunk, SourceInfo
@@ -263,7 +264,7 @@ class SegmentedStore:
         return heapq.merge(*(store.iter_articles() for store in self.stores), key=lambda article: article.source_id)
 
 
-class SegmentedBM25:
+class SegmentedBM25(ScoresPostings):
     """BM25 over a base and its deltas: each segment's postings, weighted by the IDF of the whole corpus (a term's
     document frequency summed over segments); document lengths are normalized within each segment."""
 
@@ -276,6 +277,7 @@ class SegmentedBM25:
             for term in part.vocabulary:
                 self.vocabulary.setdefault(term, len(self.vocabulary))
         self.arrays = self.parts[0].arrays
+        self.scratch = Scratch()
 
     def _frequency(self, term: str) -> float:
         total = 0.0
@@ -290,21 +292,12 @@ class SegmentedBM25:
         frequency = self._frequency(term)
         return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
 
-    def scores(self, query: str) -> np.ndarray:
-        """Return the BM25 score of every document for a query."""
-        scores = np.zeros(self.size, dtype=np.float32)
-        for term in set(tokenize(query)):
-            if term not in self.vocabulary:
-                continue
-            idf = self.term_idf(term)
-            for start, part in zip(self._starts, self.parts, strict=False):
-                column = part.vocabulary.get(term)
-                if column is None:
-                    continue
-                first, last = int(part.arrays.indptr[column]), int(part.arrays.indptr[column + 1])
-                scale = np.float32(idf / max(float(part.idf[column]), 1e-9))
-                np.add.at(scores, part.arrays.indices[first:last] + start, part.arrays.data[first:last] * scale)
-        return scores
+    def postings(self, query: str) -> list[Postings]:
+        """Return every segment's postings of a query's terms, weighted by the IDF of the whole corpus."""
+        terms = sorted({term for term in tokenize(query) if term in self.vocabulary})
+        idf = {term: self.term_idf(term) for term in terms}
+        return [lists for start, part in zip(self._starts, self.parts, strict=False)
+                for lists in part.term_postings(terms, idf, int(start))]
 
     def documents_with(self, term: str) -> np.ndarray:
         """Return the positions of the documents that hold a stemmed term, ascending."""

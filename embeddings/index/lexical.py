@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from embeddings.index.postings import Postings, ScoresPostings, Scratch
 from embeddings.terms import tokenize
 
-# Sample size for the floor under the top k of a large score array.
-_TOP_K_SAMPLE = 16_384
 # Identical passages (syndicated copies, repeated boilerplate) are tokenized once while building.
 _TEXT_CACHE = 65_536
 
@@ -79,7 +78,7 @@ class BM25Builder:
                           idf, lengths)
 
 
-class BM25:
+class BM25(ScoresPostings):
     """Okapi BM25 over a fixed list of documents."""
 
     def __init__(self, documents: Iterable[str] = (), k1: float = 1.2, b: float = 0.75,
@@ -89,26 +88,35 @@ class BM25:
             for text in documents:
                 builder.add(text)
             arrays = builder.finish()
-        self.arrays = arrays
+        # Plain arrays over the memory maps: slicing a np.memmap runs Python code for every slice.
+        self.arrays = replace(arrays, indices=np.asarray(arrays.indices), data=np.asarray(arrays.data))
         self.vocabulary: dict[str, int] = {term: column for column, term in enumerate(arrays.terms)}
         self.idf = arrays.idf
         self.size = len(arrays.lengths)
         self._bounds = arrays.indptr
+        self.scratch = Scratch()
 
     @property
     def document_frequency(self) -> np.ndarray:
         """Return how many documents hold each term."""
         return np.diff(self.arrays.indptr).astype(np.float32)
 
-    def scores(self, query: str) -> np.ndarray:
-        """Return the BM25 score of every document for a query."""
-        columns = [self.vocabulary[t] for t in set(tokenize(query)) if t in self.vocabulary]
-        scores = np.zeros(self.size, dtype=np.float32)
-        # Column by column, in float32, as a sparse column-matrix product adds them: the same sums.
-        for column in columns:
+    def postings(self, query: str) -> list[Postings]:
+        """Return the postings of a query's terms, in term order."""
+        return self.term_postings(sorted(set(tokenize(query))))
+
+    def term_postings(self, terms: Iterable[str], idf: dict[str, float] | None = None,
+                      offset: int = 0) -> list[Postings]:
+        """Return some stemmed terms' postings in the order given; `idf` weighs them by a larger corpus's IDF."""
+        lists = []
+        for term in terms:
+            column = self.vocabulary.get(term)
+            if column is None:
+                continue
             start, end = int(self._bounds[column]), int(self._bounds[column + 1])
-            np.add.at(scores, self.arrays.indices[start:end], self.arrays.data[start:end])
-        return scores
+            factor = None if idf is None else np.float32(idf[term] / max(float(self.idf[column]), 1e-9))
+            lists.append(Postings(self.arrays.indices[start:end], self.arrays.data[start:end], offset, factor))
+        return lists
 
     def documents_with(self, term: str) -> np.ndarray:
         """Return the positions of the documents that hold a stemmed term, ascending (its postings)."""
@@ -122,30 +130,6 @@ class BM25:
         """Return a term's inverse document frequency; a term no document has gets the highest."""
         column = self.vocabulary.get(term)
         return idf_weight(0.0, self.size) if column is None else float(self.idf[column])
-
-
-def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Return the (position, score) of the k best positive scores, best first; equal scores by position."""
-    if k <= 0:
-        return []
-    floor = 0.0
-    if len(scores) > 4 * _TOP_K_SAMPLE:
-        # The k-th best of an evenly spaced sample is at most the k-th best of all: only scores at or above it
-        # can be in the top k, and over a large index they are a small share.
-        sample = scores[:: len(scores) // _TOP_K_SAMPLE]
-        if len(sample) > k:
-            floor = max(float(np.partition(sample, len(sample) - k)[len(sample) - k]), 0.0)
-    positions = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
-    values = scores[positions]
-    if len(positions) > k:
-        # Ties at the k-th score go to the earliest positions, so equal inputs always rank the same.
-        kth = np.partition(values, len(values) - k)[len(values) - k]
-        above = np.flatnonzero(values > kth)
-        ties = np.flatnonzero(values == kth)[: k - len(above)]
-        keep = np.sort(np.concatenate([above, ties]))
-        positions, values = positions[keep], values[keep]
-    order = np.argsort(-values, kind="stable")
-    return [(int(positions[i]), float(values[i])) for i in order]
 
 
 def idf_weight(frequency: float, size: int) -> float:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from embeddings.index.lexical import BM25, top_k
+from embeddings.index.lexical import BM25
 from embeddings.index.metadata import SentenceRows
+from embeddings.index.postings import bounded_top_k, scores_at, top_k
 from embeddings.search.interface import HitParts, SearchInputs
 
 if TYPE_CHECKING:
@@ -28,22 +29,6 @@ def _same_omp_threads(threads: int) -> None:
     import faiss
 
     faiss.omp_set_num_threads(threads)
-
-
-class _Scores(Mapping[int, float]):
-    """Every chunk's BM25 score for one query, read by position from the score array."""
-
-    def __init__(self, scores: np.ndarray) -> None:
-        self._scores = scores
-
-    def __getitem__(self, position: int) -> float:
-        return float(self._scores[position])
-
-    def __len__(self) -> int:
-        return len(self._scores)
-
-    def __iter__(self):
-        return iter(range(len(self._scores)))
 
 
 class EmbeddedSearch:
@@ -80,7 +65,7 @@ class EmbeddedSearch:
 
     def keyword_scores(self, text: str, rows: Sequence[int]) -> np.ndarray:
         """Return the BM25 score of a text against some chunks, in the order given."""
-        return np.asarray(self.bm25.scores(text))[np.asarray(rows, dtype=np.int64)]
+        return self.bm25.scores_of(text, np.asarray(rows, dtype=np.int64))
 
     def documents_with(self, term: str) -> np.ndarray:
         """Return the rows of the chunks that hold a stemmed term, ascending (its postings)."""
@@ -124,13 +109,14 @@ class EmbeddedSearch:
         query_row = vector.reshape(1, -1)
         if self._overlap:
             nearest = self._workers().submit(self.index.faiss_index.search, query_row, candidates)
-            lexical_all = self.bm25.scores(query)
+            postings = self.bm25.postings(query)
+            lexical = dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch))
             dense_scores, dense_ids = nearest.result()
         else:
             dense_scores, dense_ids = self.index.faiss_index.search(query_row, candidates)
-            lexical_all = self.bm25.scores(query)
+            postings = self.bm25.postings(query)
+            lexical = dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch))
         dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
-        lexical = dict(top_k(lexical_all, candidates))
         sentence: list[int] = []
         if mode == "hybrid":
             if self._sentence_ranking:
@@ -142,7 +128,10 @@ class EmbeddedSearch:
                 # Past max_sentence_scan a scan of every sentence costs more than the rest of the search (16 of
                 # 17 ms at 132k sentences): the best sentence then re-ranks the dense and BM25 candidates only.
                 sentence = self._best_sentence_ranking(sorted(dense.keys() | lexical.keys()), vector)
-        return SearchInputs(dense, lexical, sentence, _Scores(lexical_all), self.index.sentence_rows)
+        # Every candidate's BM25 score, read from the postings for these rows only.
+        rows = np.fromiter(sorted(dense.keys() | lexical.keys() | set(sentence)), dtype=np.int64)
+        lexical_scores = dict(zip(rows.tolist(), scores_at(postings, rows).tolist(), strict=True))
+        return SearchInputs(dense, lexical, sentence, lexical_scores, self.index.sentence_rows)
 
     def hit_parts(self, positions: Sequence[int], vector: np.ndarray, found: SearchInputs) -> list[HitParts]:
         """Read each kept chunk and its source, and score its sentences against the query."""

@@ -32,6 +32,16 @@ def test_an_answering_sentence_outranks_one_only_near_the_topic(reader: OnnxRead
     assert reader.read(question, []).shape == (0,)
 
 
+def test_the_workers_give_the_same_judgements_however_many_there_are(reader: OnnxReader) -> None:
+    quotes = [f"The council said on day {i} that the bridge would {'not ' * (i % 3)}reopen. " * (1 + i % 4)
+              for i in range(23)]
+    one = OnnxReader(SHIPPED_READER, threads=1).read("When will the bridge reopen?", quotes)
+    many = OnnxReader(SHIPPED_READER, threads=3).read("When will the bridge reopen?", quotes)
+    np.testing.assert_array_equal(one, many)
+    np.testing.assert_array_equal(one[::-1], OnnxReader(SHIPPED_READER, threads=2).read(
+        "When will the bridge reopen?", quotes[::-1]))
+
+
 def test_pairs_are_cut_as_the_model_was_trained(reader: OnnxReader) -> None:
     tokenizer = plain_tokenizer(SHIPPED_READER / "tokenizer.json")
     [(ids, segments)] = encode_pairs(tokenizer, "why " * 200, ["word " * 500], reader.max_tokens,

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from embeddings.index.lexical import BM25, BM25Builder, top_k
+from embeddings.index.lexical import BM25, BM25Builder
+from embeddings.index.postings import top_k
 from embeddings.terms import tokenize
 
 pytestmark = pytest.mark.fast
@@ -35,7 +36,7 @@ def reference_bm25_scores(texts: list[str], query: str, k1: float = 1.2, b: floa
             cols.append(vocabulary[term])
             values.append(idf[vocabulary[term]] * tf * (k1 + 1) / (tf + norm))
     weights = sparse.csc_matrix((values, (rows, cols)), shape=(len(texts), len(vocabulary)), dtype=np.float32)
-    columns = [vocabulary[t] for t in set(tokenize(query)) if t in vocabulary]
+    columns = [vocabulary[t] for t in sorted(set(tokenize(query))) if t in vocabulary]
     if not columns:
         return np.zeros(len(texts), dtype=np.float32)
     return np.asarray(weights[:, columns].sum(axis=1)).ravel()
