@@ -30,12 +30,26 @@ def near_duplicate(a: str, b: str, threshold: float = 0.5) -> bool:
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*%?")
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD_VALUES = {word: value for value, word in enumerate(_UNITS)} | {
+    word: 20 + 10 * i for i, word in enumerate(_TENS)}
+# "forty", "forty-five", "forty five": a number written out, as news writes those under a hundred.
+_NUMBER_WORDS = re.compile(rf"\b({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?\b|\b({'|'.join(_UNITS)})\b",
+                           re.IGNORECASE)
 
 
 def facts(text: str) -> dict[str, set[str]]:
     """Return the years and other numbers a sentence states."""
     years = set(_YEAR.findall(text))
     numbers = {n.rstrip(".,") for n in _NUMBER.findall(text)} - years
+    for tens, unit, alone in _NUMBER_WORDS.findall(text):
+        # "one" of "one of the", a pronoun as often as a number, is left out.
+        if alone.lower() not in ("", "one"):
+            numbers.add(str(_WORD_VALUES[alone.lower()]))
+        elif tens:
+            numbers.add(str(_WORD_VALUES[tens.lower()] + (_WORD_VALUES[unit.lower()] if unit else 0)))
     return {"year": years, "number": numbers}
 
 

@@ -106,7 +106,9 @@ def _against(point: Point, cited: tuple[Citation, ...], before: list[tuple[Point
             differ = disagreement(members, [1, 2])
             if differ is None:
                 return None  # reported before: not new
-            return Change(DIFFER, point.text, point.date, point.speaker, cited, old_cited[:1],
+            # The same person giving another figure has moved on; different people, the sources differ.
+            kind = NOW_SAYS if point.speaker and point.speaker == old.speaker else DIFFER
+            return Change(kind, point.text, point.date, point.speaker, cited, old_cited[:1],
                           differ.replace("[1]", "(before)").replace("[2]", "(now)"))
     if point.note and "differ" in point.note:
         return Change(DIFFER, point.text, point.date, point.speaker, cited, note=point.note)

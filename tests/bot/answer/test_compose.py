@@ -4,7 +4,7 @@ import pytest
 
 from bot.answer.abstain import Missing
 from bot.answer.candidates import candidate_quotes
-from bot.answer.compose import disagreement, near_duplicate
+from bot.answer.compose import disagreement, facts, near_duplicate
 from bot.answer.features import Asked
 from bot.answer.model import load_model
 from bot.answer.pipeline import Prepared, conclude
@@ -144,3 +144,10 @@ def test_near_duplicates_and_disagreements_are_detected_by_content():
     assert near_duplicate(a, b)
     assert not near_duplicate(a, "Russia's military currently holds some 20% of Ukrainian territory.")
     assert disagreement([], []) is None
+
+
+@pytest.mark.fast
+def test_numbers_written_out_are_facts_a_source_can_differ_on() -> None:
+    assert facts("The crossings carried more than sixty passengers in 2023.") == {"year": {"2023"}, "number": {"60"}}
+    assert facts("Forty-five people and twenty one boats, 3,000 homes")["number"] == {"45", "21", "3,000"}
+    assert facts("One of the two ferries")["number"] == {"2"}  # "one" is as often a pronoun
