@@ -117,7 +117,6 @@ class OnnxReader:
         self.question_tokens = int(self.manifest["question_tokens"])
         self.threads = max(1, threads or os.cpu_count() or 1)
         self._tokenizer = None
-        self._sessions: list = []
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -135,12 +134,11 @@ class OnnxReader:
                 options.intra_op_num_threads = 1
                 try:
                     tokenizer = plain_tokenizer(self.model_dir / self.manifest["tokenizer"])
-                    for _ in range(self.threads):
-                        self._sessions.append(ort.InferenceSession(str(self.model_dir / self.manifest["model"]),
-                                                                   options, providers=["CPUExecutionProvider"]))
+                    sessions = [ort.InferenceSession(str(self.model_dir / self.manifest["model"]), options,
+                                                     providers=["CPUExecutionProvider"]) for _ in range(self.threads)]
                 except Exception as exc:  # any loader failure becomes one clear error
                     raise ModelLoadError(f"cannot load the reader in {self.model_dir}: {exc}") from None
-                for session in self._sessions:
+                for session in sessions:
                     self._free.put(session)
                 if self.threads > 1:
                     self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="newsbot-reader")
