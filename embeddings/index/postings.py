@@ -137,8 +137,8 @@ class Scratch:
 
 
 def _rows(part: Postings) -> np.ndarray:
-    """Return a list's document positions in the whole index."""
-    return part.documents.astype(np.int64) + part.offset
+    """Return a list's document positions in the whole index (the list's own array when it needs no offset)."""
+    return part.documents if part.offset == 0 else part.documents.astype(np.int64) + part.offset
 
 
 def _documents(lists: Sequence[Postings]) -> np.ndarray:
