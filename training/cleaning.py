@@ -3,11 +3,13 @@
 
     python -m training.cleaning [--corpus .newsbot/corpora/newsroom] [--out embeddings/models/chrome.json]
 
-A logistic regression over each block's signals (embeddings/ingest/chrome.py LineSignals; a block is a sentence of a
-line, as newsbot reads pages), the article's body against the chrome (headlines, bylines and mixed lines left out).
+Two logistic regressions, the article's body against the chrome (headlines, bylines and mixed lines left out): the
+first over each block's signals (embeddings/ingest/chrome.py LineSignals; a block is a sentence of a line, as
+newsbot reads pages), the second over those and the first's log-odds of the blocks around it (CONTEXT). The second
+is fit on the first's out-of-fold judgements (--folds, by page), as it will meet them on pages the first never saw.
 The threshold is the highest whose article lines kept, estimated by leave-one-page-out cross-validation, stay at or
-above --min-kept: a page's lines are never judged by a model that saw them. Prints the cross-validated figures and
-writes them into the model file.
+above --min-kept: a page's lines are never judged by a model that saw them. Prints the cross-validated figures (the
+first pass alone beside both) and writes them into the model file.
 """
 
 from __future__ import annotations
@@ -23,7 +25,20 @@ import numpy as np
 
 from benchmarks.cleaning import DEFAULT_CORPUS, LABELS, labelled_lines
 from benchmarks.fit_answer_model import fit
-from embeddings.ingest.chrome import CHROME_FORMAT, CHROME_MODEL, SIGNALS, blocks, line_signals
+from embeddings.ingest.chrome import (
+    CHROME_FORMAT,
+    CHROME_MODEL,
+    CONTEXT,
+    SIGNALS,
+    ChromeModel,
+    LineSignals,
+    blocks,
+    context_signals,
+    line_signals,
+)
+from embeddings.logistic import Logistic
+
+Page = tuple[str, np.ndarray, list[str], list[str]]
 
 
 def pages(corpus: Path) -> list[tuple[str, np.ndarray, list[str], list[str]]]:
@@ -48,21 +63,35 @@ def pages(corpus: Path) -> list[tuple[str, np.ndarray, list[str], list[str]]]:
 
 def clean_pages(directory: Path, count: int) -> list[tuple[str, np.ndarray, list[str], list[str]]]:
     """Articles as clean text (every block the article's): a page without chrome must keep all of itself. Only
-    the training half of the written questions' articles (training/reader/data.py `held_out`)."""
+    the training half of the written questions' articles (training/reader/data.py `held_out`); an article of one
+    line is all body, one of several has its headline first. Each article's opening (two to four sentences, every
+    other one with a subhead before its last) is a page too, named `ID#opening`: a brief ends at the page's edge,
+    where a scraped page's footer would be."""
     from embeddings.ingest.plaintext import text_lines
     from training.reader.data import held_out
 
     found = []
     paths = [p for p in sorted(directory.glob("*.txt")) if not held_out(p.stem)]
-    for path in random.Random(5).sample(paths, min(count, len(paths))):
+    rng = random.Random(5)
+    for path in rng.sample(paths, min(count, len(paths))):
         text = path.read_text(encoding="utf-8")
         # Its lines but the first (a headline is read as the title before blocks are judged).
-        pieces = blocks(text, text_lines(text)[1:])
+        lines = text_lines(text)
+        pieces = blocks(text, lines[1:] if len(lines) > 1 else lines)
         if not pieces:
             continue
         texts = [text[start:end] for (start, end), _ in pieces]
         found.append((path.stem, np.asarray([s.vector() for s in line_signals(texts)]), ["body"] * len(texts),
                       texts))
+        opening = texts[:rng.randint(2, 4)]
+        if len(opening) < len(texts):
+            labels = ["body"] * len(opening)
+            if rng.random() < 0.5:
+                # A subhead before its last paragraph, as articles set them (the page's meta: not a row to fit).
+                opening.insert(-1, " ".join(w.capitalize() for w in opening[-1].split()[:4]).rstrip(".,;:"))
+                labels.insert(-1, "meta")
+            found.append((f"{path.stem}#opening", np.asarray([s.vector() for s in line_signals(opening)]), labels,
+                          opening))
     return found
 
 
@@ -86,6 +115,44 @@ def sentences_kept(scored, threshold: float) -> tuple[float, float]:
     return kept["body"] / max(total["body"], 1), kept["chrome"] / max(total["chrome"], 1)
 
 
+def first_logits(model: Logistic, signals: np.ndarray) -> np.ndarray:
+    """The first pass's log-odds for every block of a page."""
+    return (signals - np.asarray(model.means)) / np.asarray(model.scales) @ np.asarray(model.weights) + model.bias
+
+
+def with_context(page: Page, logits: np.ndarray) -> Page:
+    """A page's rows for the second pass: its blocks' signals and their context from the first pass's log-odds."""
+    name, signals, labels, text = page
+    return name, np.hstack([signals, np.asarray(context_signals(list(logits))).reshape(len(text), len(CONTEXT))]), \
+        labels, text
+
+
+def fit_passes(train: list[Page], l2: float, folds: int) -> tuple[Logistic, Logistic]:
+    """Both passes on some pages: the second on the first's out-of-fold log-odds (folds by page)."""
+    first = fit(*_rows(train), l2)
+    # An article and its opening (ID#opening) fall in one fold.
+    order = {name: k for k, name in enumerate(dict.fromkeys(page[0].split("#")[0] for page in train))}
+    fold_of = [order[page[0].split("#")[0]] % folds for page in train]
+    logits: list[np.ndarray] = [np.empty(0)] * len(train)
+    for fold in range(folds):
+        model = fit(*_rows([page for j, page in enumerate(train) if fold_of[j] != fold]), l2)
+        for j, page in enumerate(train):
+            if fold_of[j] == fold:
+                logits[j] = first_logits(model, page[1])
+    return first, fit(*_rows([with_context(page, z) for page, z in zip(train, logits, strict=True)]), l2)
+
+
+def judged(model: ChromeModel, page: Page) -> tuple[list[float], list[float]]:
+    """A page's blocks' probabilities as newsbot judges them: the first pass alone, and both."""
+    first = [float(p) for p in 1.0 / (1.0 + np.exp(-first_logits(model.first, page[1])))]
+    return first, [p for p, _ in model.judge([LineSignals(*row) for row in page[1]])]
+
+
+def _payload(model: Logistic) -> dict:
+    return {"weights": [round(w, 6) for w in model.weights], "bias": round(model.bias, 6),
+            "means": [round(m, 6) for m in model.means], "scales": [round(s, 6) for s in model.scales]}
+
+
 @click.command()
 @click.option("--corpus", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_CORPUS,
               show_default=True)
@@ -97,40 +164,60 @@ def sentences_kept(scored, threshold: float) -> tuple[float, float]:
               help="Articles as clean text (python -m training.reader.corpus): pages with no chrome at all.")
 @click.option("--clean-count", type=int, default=150, show_default=True)
 @click.option("--l2", type=float, default=1.0, show_default=True)
-def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count: int, l2: float) -> None:
+@click.option("--folds", type=int, default=7, show_default=True,
+              help="Folds (by page) of the first pass's out-of-fold judgements the second is fit on.")
+def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count: int, l2: float, folds: int) -> None:
     """Fit, cross-validate and write the chrome model."""
     data = pages(corpus)
     if not data:
         raise click.ClickException(f"no labelled scrapes under {corpus}: run `make newsroom`")
     clean = clean_pages(clean_dir, clean_count) if clean_dir.is_dir() else []
-    scored, clean_scored = [], []
+    # An article and its opening are held out together.
+    fold_of = {name: k % len(data) for k, name in enumerate(dict.fromkeys(c[0].split("#")[0] for c in clean))}
+    clean_fold = [fold_of[c[0].split("#")[0]] for c in clean]
+    scored: dict[str, list] = {"first": [], "both": []}
+    clean_scored: dict[str, list] = {"first": [], "both": []}
     # Leave one scraped page out (and a share of the clean articles), fit on the rest, judge what was left out.
-    for k, (_, signals, labels, text) in enumerate(data):
-        held = [page for j, page in enumerate(clean) if j % len(data) == k]
-        model = fit(*_rows([page for j, page in enumerate(data) if j != k]
-                           + [page for j, page in enumerate(clean) if j % len(data) != k]), l2)
-        scored.append((labels, text, [model.probability(v) for v in signals]))
-        clean_scored += [(page[2], page[3], [model.probability(v) for v in page[1]]) for page in held]
-    thresholds = [round(t, 2) for t in np.arange(0.05, 0.951, 0.05)]
-    figures = {t: sentences_kept(scored, t) for t in thresholds}
-    meeting = [t for t in thresholds if figures[t][0] >= min_kept]
-    threshold = max(meeting) if meeting else min(thresholds)
-    clean_kept = sentences_kept(clean_scored, threshold)[0] if clean_scored else None
-    final = fit(*_rows(data + clean), l2)
+    for k, page in enumerate(data):
+        held = [c for c, fold in zip(clean, clean_fold, strict=True) if fold == k]
+        model = ChromeModel(*fit_passes([p for j, p in enumerate(data) if j != k]
+                                        + [c for c, fold in zip(clean, clean_fold, strict=True) if fold != k], l2,
+                                        folds), 0.5)
+        for target, judging in ((scored, [page]), (clean_scored, held)):
+            for one in judging:
+                first, both = judged(model, one)
+                target["first"].append((one[2], one[3], first))
+                target["both"].append((one[2], one[3], both))
+    thresholds = [round(t, 3) for t in np.arange(0.05, 0.951, 0.025)]
+    figures = {way: {t: sentences_kept(scored[way], t) for t in thresholds} for way in scored}
+
+    def chosen(way: str) -> float:
+        meeting = [t for t in thresholds if figures[way][t][0] >= min_kept]
+        return max(meeting) if meeting else min(thresholds)
+
+    threshold = chosen("both")
+    clean_kept = sentences_kept(clean_scored["both"], threshold)[0] if clean_scored["both"] else None
+    first, second = fit_passes(data + clean, l2, folds)
+    alone = chosen("first")
     payload = {
-        "format": CHROME_FORMAT, "signals": list(SIGNALS), "weights": [round(w, 6) for w in final.weights],
-        "bias": round(final.bias, 6), "means": [round(m, 6) for m in final.means],
-        "scales": [round(s, 6) for s in final.scales], "threshold": threshold,
+        "format": CHROME_FORMAT, "signals": list(SIGNALS), "context": list(CONTEXT), "first": _payload(first),
+        "second": _payload(second), "threshold": threshold,
         "fit_on": f"{len(data)} real scraped pages labelled line by line (tests/data/newsroom/chrome_labels.jsonl) and "
-                  f"{len(clean)} articles as clean text (the training half of the written questions' articles)",
-        "cross_validated": {"how": "leave one page out", "article_sentences_kept": round(figures[threshold][0], 4),
-                            "chrome_sentences_kept": round(figures[threshold][1], 4),
+                  f"{len(fold_of)} articles as clean text, whole and their openings (the training half of the written "
+                  "questions' articles)",
+        "cross_validated": {"how": "leave one page out",
+                            "article_sentences_kept": round(figures["both"][threshold][0], 4),
+                            "chrome_sentences_kept": round(figures["both"][threshold][1], 4),
                             "clean_articles_sentences_kept": round(clean_kept, 4) if clean_kept is not None else None,
-                            "by_threshold": {str(t): [round(v, 4) for v in figures[t]] for t in thresholds}},
-        "command": "python -m training.cleaning", "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                            "first_pass_alone": {"threshold": alone,
+                                                 "article_sentences_kept": round(figures["first"][alone][0], 4),
+                                                 "chrome_sentences_kept": round(figures["first"][alone][1], 4)},
+                            "by_threshold": {str(t): [round(v, 4) for v in figures["both"][t]] for t in thresholds}},
+        "command": f"python -m training.cleaning --folds {folds} --l2 {l2}",
+        "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    click.echo(json.dumps({k: v for k, v in payload.items() if k not in ("means", "scales")}, indent=1))
+    click.echo(json.dumps({k: v for k, v in payload.items() if k not in ("first", "second")}, indent=1))
 
 
 if __name__ == "__main__":

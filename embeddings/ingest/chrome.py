@@ -6,10 +6,11 @@ tickers, photo credits, embedded posts, cookie and subscription prompts, comment
 Each line's signals: its own shape (labels, tickers, links and handles, the vocabulary of a page's furniture), how
 much it reads as prose (the share of English function words, as jusText measures paragraphs), where it stands
 (inside the page's richest run of prose, beside prose or among furniture), and whether it is about what the
-article is about (its words among the words of the page's prose). A logistic regression over them
-(embeddings/models/chrome.json, fit by `python -m training.cleaning` on tests/data/newsroom/chrome_labels.jsonl)
-gives each line the probability that it is the article's; below the fitted threshold it is chrome, and the signal
-that weighed most against it is named (`newsbot source` shows it).
+article is about (its words among the words of the page's prose). A logistic regression over them gives each line
+the probability that it is the article's; a second reads them again with the first's judgement of the lines around
+(a teaser among headlines reads as prose on its own). Both are fit by `python -m training.cleaning` on
+tests/data/newsroom/chrome_labels.jsonl (embeddings/models/chrome.json); below the fitted threshold a line is chrome,
+and the signal that weighed most against it is named (`newsbot source` shows it).
 """
 
 from __future__ import annotations
@@ -177,7 +178,12 @@ _SAID = {"length": "too short", "words": "too short", "function": "low in prose"
          "position": "at the page's edge", "main": "outside the article", "prev_prose": "among chrome",
          "next_prose": "among chrome", "window_prose": "among chrome", "distance": "far from the article",
          "cohesion": "about something else", "second_person": "speaks to the reader", "capitals": "a headline",
-         "digits": "numbers", "quote": "not a quotation", "link": "a link"}
+         "digits": "numbers", "quote": "not a quotation", "link": "a link",
+         # The second pass's context (CONTEXT): what the first pass judged of the blocks around.
+         "first_prev": "among chrome", "first_next": "among chrome", "first_near": "among chrome",
+         "first_around": "among chrome", "first_best": "among chrome", "first_worst": "among chrome",
+         "first_page": "a page of chrome", "first_prev2": "among chrome", "first_next2": "among chrome",
+         "first_kept": "among chrome", "first_least": "among chrome"}
 _YOU = re.compile(r"\b(?:you|your|yours|we|our|us)\b", re.I)
 _LINKISH = re.compile(r"https?://|www\.|@\w|\|| » | › ")
 _ENDS = re.compile(r"[.!?”\"']$")
@@ -226,23 +232,68 @@ def line_signals(lines: Sequence[str]) -> list[LineSignals]:
 # A line of a brief (a page with no paragraph of prose) has at least this many words to be its text.
 _BRIEF_WORDS = 4
 CHROME_MODEL = Path(__file__).resolve().parent.parent / "models" / "chrome.json"
-CHROME_FORMAT = 1
+CHROME_FORMAT = 2
 REFIT_CHROME = "python -m training.cleaning"
+# What the second pass reads besides a block's own signals: the first pass's log-odds of the block and of the blocks
+# around it. A block of another story's teaser reads as prose on its own; among chrome it is told by its company.
+CONTEXT = ("first", "first_prev", "first_next", "first_near", "first_around", "first_best", "first_worst",
+           "first_page", "first_prev2", "first_next2", "first_kept", "first_least")
+# Beyond a page's edges a block counts as this (a log-odds of chrome); log-odds are clipped to +-_CLIP so that one
+# block's certainty does not swamp its neighbours' means.
+_EDGE = -3.0
+_CLIP = 8.0
+
+
+def context_signals(logits: Sequence[float]) -> list[tuple[float, ...]]:
+    """Each block's context, in CONTEXT's order, from the first pass's log-odds of every block of its page."""
+    z = [max(-_CLIP, min(_CLIP, v)) for v in logits]
+    n = len(z)
+    page = sum(z) / max(n, 1)
+
+    def at(j: int) -> float:
+        return z[j] if 0 <= j < n else _EDGE
+
+    found = []
+    for i in range(n):
+        near = [at(j) for j in (i - 2, i - 1, i + 1, i + 2)]
+        around = [at(j) for j in range(i - 5, i + 6) if j != i]
+        found.append((z[i], at(i - 1), at(i + 1), sum(near) / 4, sum(around) / 10, max(near),
+                      min(at(i - 1), at(i + 1)), page, at(i - 2), at(i + 2),
+                      sum(1 for v in around if v > 0) / 10, min(around)))
+    return found
 
 
 @dataclass(frozen=True)
 class ChromeModel:
-    """A logistic regression over standardized line signals (the probability that a line is the article's) and
-    the threshold under which a line is chrome."""
+    """Two logistic regressions (the probability that a block is the article's): the first over a block's own
+    signals, the second over those and the first's judgement of the blocks around it; and the threshold under which
+    a block is chrome."""
 
-    logistic: Logistic
+    first: Logistic
+    second: Logistic
     threshold: float
 
-    def article(self, signals: LineSignals) -> tuple[float, str]:
-        """Return the probability that a line is the article's, and the signal that weighed most against it."""
-        parts = self.logistic.parts(signals.vector())
-        worst = min(range(len(parts)), key=lambda i: parts[i])
-        return squash(self.logistic.bias + sum(parts)), _SAID[SIGNALS[worst]]
+    def judge(self, signals: Sequence[LineSignals]) -> list[tuple[float, str]]:
+        """Return, for each block of a page, the probability that it is the article's and the signal that weighed
+        most against it."""
+        firsts = [self.first.parts(s.vector()) for s in signals]
+        contexts = context_signals([self.first.bias + sum(parts) for parts in firsts])
+        found = []
+        for own, first, context in zip(signals, firsts, contexts, strict=True):
+            parts = self.second.parts(own.vector() + context)
+            worst = min(range(len(parts)), key=lambda i: parts[i])
+            if worst == len(SIGNALS):  # its own first judgement: named by what weighed most in that
+                worst = min(range(len(first)), key=lambda i: first[i])
+            name = (SIGNALS + CONTEXT)[worst]
+            found.append((squash(self.second.bias + sum(parts)), _SAID[name]))
+        return found
+
+
+def _logistic(data: dict, width: int) -> Logistic:
+    weights = tuple(map(float, data["weights"]))
+    if len(weights) != width:
+        raise ValueError("fit for other signals")
+    return Logistic(weights, float(data["bias"]), tuple(map(float, data["means"])), tuple(map(float, data["scales"])))
 
 
 @functools.cache
@@ -250,10 +301,9 @@ def chrome_model(path: Path = CHROME_MODEL) -> ChromeModel:
     """The fitted chrome model, read once per process and checked against its manifest fields."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data["format"] != CHROME_FORMAT or data["signals"] != list(SIGNALS):
+        if data["format"] != CHROME_FORMAT or data["signals"] != list(SIGNALS) or data["context"] != list(CONTEXT):
             raise ValueError("fit for other signals")
-        return ChromeModel(Logistic(tuple(map(float, data["weights"])), float(data["bias"]),
-                                    tuple(map(float, data["means"])), tuple(map(float, data["scales"]))),
+        return ChromeModel(_logistic(data["first"], len(SIGNALS)), _logistic(data["second"], len(SIGNALS + CONTEXT)),
                            float(data["threshold"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"the chrome model {path} is missing or unreadable ({exc}): run `{REFIT_CHROME}`"
@@ -268,9 +318,9 @@ def chrome_model_digest(path: Path = CHROME_MODEL) -> str:
 def classify(lines: Sequence[str], model: ChromeModel | None = None) -> list[str | None]:
     """Return, for each line of an article's body, why it is chrome, or None for the article's own text.
 
-    The model weighs every line's signals read with the whole page; a line below its threshold is chrome, named by
-    the signal that weighed most against it. A page of short lines only (a brief) has nothing to tell the article
-    from its page by: only its furniture goes.
+    The model weighs every line's signals read with the whole page, then again with its first judgement of the
+    lines around it; a line below its threshold is chrome, named by the signal that weighed most against it. A page
+    of short lines only (a brief) has nothing to tell the article from its page by: only its furniture goes.
     """
     if not lines:
         return []
@@ -280,8 +330,7 @@ def classify(lines: Sequence[str], model: ChromeModel | None = None) -> list[str
                                     and not _ENDS.search(line.strip()) else None) for line in lines]
     model = model or chrome_model()
     result: list[str | None] = []
-    for line, signals in zip(lines, line_signals(lines), strict=True):
-        probability, why = model.article(signals)
+    for line, (probability, why) in zip(lines, model.judge(line_signals(lines)), strict=True):
         shape = furniture(line)
         # A page's furniture that is not a sentence of prose (a strip of prompts and headlines) is never the
         # article's, whatever its neighbours.
