@@ -18,12 +18,13 @@ import json
 import random
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 import numpy as np
 
-from benchmarks.cleaning import DEFAULT_CORPUS, LABELS, labelled_lines
+from benchmarks.cleaning import DEFAULT_CORPUS, LABELS, SHAPES, labelled_lines, shaped
 from benchmarks.fit_answer_model import fit
 from embeddings.ingest.chrome import (
     CHROME_FORMAT,
@@ -41,24 +42,46 @@ from embeddings.logistic import Logistic
 Page = tuple[str, np.ndarray, list[str], list[str]]
 
 
-def pages(corpus: Path) -> list[tuple[str, np.ndarray, list[str], list[str]]]:
-    """Every labelled page as newsbot judges it, block by block (each line's sentences): its name, its blocks'
-    signals, labels (their line's) and text."""
+def pages(corpus: Path, shapes: Sequence[str] = ("as scraped",)) -> list[Page]:
+    """Every labelled page as newsbot judges it, block by block (each line's sentences), in each scrape shape
+    (benchmarks.cleaning.shaped): its name (`FILE#shape`), its blocks' signals, labels and text. A block's label is
+    its lines' where they agree; a block that runs an article's sentence into chrome is `mixed` (not fit on)."""
     found = []
     for row in (json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()):
         scrape = corpus / "scrape" / f"{row['file']}.txt"
-        if scrape.is_file():
-            lines = labelled_lines(scrape, row)
-            text = "\n".join(line for line, _ in lines)
-            spans, at = [], 0
-            for line, _ in lines:
-                spans.append((at, at + len(line)))
-                at += len(line) + 1
+        if not scrape.is_file():
+            continue
+        lines = labelled_lines(scrape, row)
+        for shape in shapes:
+            groups = shaped(lines, shape)
+            text = "\n".join(" ".join(line for line, _ in group) for group in groups)
+            spans, marks, at = [], [], 0
+            for group in groups:
+                start = at
+                for n, (line, label) in enumerate(group):
+                    marks.append((at, at + len(line), label))
+                    at += len(line) + (1 if n < len(group) - 1 else 0)
+                spans.append((start, at))
+                at += 1
             pieces = blocks(text, spans)
             texts = [text[start:end] for (start, end), _ in pieces]
-            found.append((row["file"], np.asarray([s.vector() for s in line_signals(texts)]),
-                          [lines[number][1] for _, number in pieces], texts))
+            labels = [_block_label(marks, start, end) for (start, end), _ in pieces]
+            found.append((f"{row['file']}#{shape}", np.asarray([s.vector() for s in line_signals(texts)]), labels,
+                          texts))
     return found
+
+
+def _block_label(marks: Sequence[tuple[int, int, str]], start: int, end: int) -> str:
+    """The label of a block from its lines' labels: theirs where one label has nearly all of its characters."""
+    weight: dict[str, int] = {}
+    for first, last, label in marks:
+        overlap = min(end, last) - max(start, first)
+        if overlap > 0:
+            weight[label] = weight.get(label, 0) + overlap
+    if not weight:
+        return "mixed"
+    label = max(weight, key=lambda name: weight[name])
+    return label if weight[label] >= 0.9 * sum(weight.values()) else "mixed"
 
 
 def clean_pages(directory: Path, count: int) -> list[tuple[str, np.ndarray, list[str], list[str]]]:
@@ -166,34 +189,51 @@ def _payload(model: Logistic) -> dict:
 @click.option("--l2", type=float, default=1.0, show_default=True)
 @click.option("--folds", type=int, default=7, show_default=True,
               help="Folds (by page) of the first pass's out-of-fold judgements the second is fit on.")
-def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count: int, l2: float, folds: int) -> None:
+@click.option("--shapes", default=",".join(SHAPES[:2]), show_default=True,
+              help="The scrape shapes (benchmarks.cleaning.SHAPES) each labelled page is fit and judged in.")
+def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count: int, l2: float, folds: int,
+         shapes: str) -> None:
     """Fit, cross-validate and write the chrome model."""
-    data = pages(corpus)
+    chosen_shapes = [shape.strip() for shape in shapes.split(",") if shape.strip()]
+    if unknown := set(chosen_shapes) - set(SHAPES):
+        raise click.BadParameter(f"unknown shapes {sorted(unknown)}: one of {', '.join(SHAPES)}", param_hint="--shapes")
+    data = pages(corpus, chosen_shapes)
     if not data:
         raise click.ClickException(f"no labelled scrapes under {corpus}: run `make newsroom`")
+    files = list(dict.fromkeys(page[0].split("#")[0] for page in data))
     clean = clean_pages(clean_dir, clean_count) if clean_dir.is_dir() else []
-    # An article and its opening are held out together.
-    fold_of = {name: k % len(data) for k, name in enumerate(dict.fromkeys(c[0].split("#")[0] for c in clean))}
+    # An article and its opening are held out together, as a page in all its shapes is.
+    fold_of = {name: k % len(files) for k, name in enumerate(dict.fromkeys(c[0].split("#")[0] for c in clean))}
     clean_fold = [fold_of[c[0].split("#")[0]] for c in clean]
-    scored: dict[str, list] = {"first": [], "both": []}
+    scored: dict[str, dict[str, list]] = {"first": {s: [] for s in chosen_shapes},
+                                          "both": {s: [] for s in chosen_shapes}}
     clean_scored: dict[str, list] = {"first": [], "both": []}
     # Leave one scraped page out (and a share of the clean articles), fit on the rest, judge what was left out.
-    for k, page in enumerate(data):
+    for k, name in enumerate(files):
         held = [c for c, fold in zip(clean, clean_fold, strict=True) if fold == k]
-        model = ChromeModel(*fit_passes([p for j, p in enumerate(data) if j != k]
+        model = ChromeModel(*fit_passes([p for p in data if p[0].split("#")[0] != name]
                                         + [c for c, fold in zip(clean, clean_fold, strict=True) if fold != k], l2,
                                         folds), 0.5)
-        for target, judging in ((scored, [page]), (clean_scored, held)):
-            for one in judging:
-                first, both = judged(model, one)
-                target["first"].append((one[2], one[3], first))
-                target["both"].append((one[2], one[3], both))
+        for page in (p for p in data if p[0].split("#")[0] == name):
+            first, both = judged(model, page)
+            scored["first"][page[0].split("#")[1]].append((page[2], page[3], first))
+            scored["both"][page[0].split("#")[1]].append((page[2], page[3], both))
+        for one in held:
+            first, both = judged(model, one)
+            clean_scored["first"].append((one[2], one[3], first))
+            clean_scored["both"].append((one[2], one[3], both))
     thresholds = [round(t, 3) for t in np.arange(0.05, 0.951, 0.025)]
-    figures = {way: {t: sentences_kept(scored[way], t) for t in thresholds} for way in scored}
+    figures = {way: {shape: {t: sentences_kept(scored[way][shape], t) for t in thresholds}
+                     for shape in chosen_shapes} for way in scored}
 
     def chosen(way: str) -> float:
-        meeting = [t for t in thresholds if figures[way][t][0] >= min_kept]
+        # The article kept in every shape.
+        meeting = [t for t in thresholds if min(figures[way][shape][t][0] for shape in chosen_shapes) >= min_kept]
         return max(meeting) if meeting else min(thresholds)
+
+    def at(way: str, t: float) -> dict:
+        return {shape: {"article_sentences_kept": round(figures[way][shape][t][0], 4),
+                        "chrome_sentences_kept": round(figures[way][shape][t][1], 4)} for shape in chosen_shapes}
 
     threshold = chosen("both")
     clean_kept = sentences_kept(clean_scored["both"], threshold)[0] if clean_scored["both"] else None
@@ -202,18 +242,15 @@ def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count:
     payload = {
         "format": CHROME_FORMAT, "signals": list(SIGNALS), "context": list(CONTEXT), "first": _payload(first),
         "second": _payload(second), "threshold": threshold,
-        "fit_on": f"{len(data)} real scraped pages labelled line by line (tests/data/newsroom/chrome_labels.jsonl) and "
-                  f"{len(fold_of)} articles as clean text, whole and their openings (the training half of the written "
-                  "questions' articles)",
-        "cross_validated": {"how": "leave one page out",
-                            "article_sentences_kept": round(figures["both"][threshold][0], 4),
-                            "chrome_sentences_kept": round(figures["both"][threshold][1], 4),
+        "fit_on": f"{len(files)} real scraped pages labelled line by line (tests/data/newsroom/chrome_labels.jsonl), "
+                  f"each in the shapes {', '.join(chosen_shapes)}, and {len(fold_of)} articles as clean text, whole "
+                  "and their openings (the training half of the written questions' articles)",
+        "cross_validated": {"how": "leave one page out (all its shapes)", "by_shape": at("both", threshold),
                             "clean_articles_sentences_kept": round(clean_kept, 4) if clean_kept is not None else None,
-                            "first_pass_alone": {"threshold": alone,
-                                                 "article_sentences_kept": round(figures["first"][alone][0], 4),
-                                                 "chrome_sentences_kept": round(figures["first"][alone][1], 4)},
-                            "by_threshold": {str(t): [round(v, 4) for v in figures["both"][t]] for t in thresholds}},
-        "command": f"python -m training.cleaning --folds {folds} --l2 {l2}",
+                            "first_pass_alone": {"threshold": alone, "by_shape": at("first", alone)},
+                            "by_threshold": {shape: {str(t): [round(v, 4) for v in figures["both"][shape][t]]
+                                                     for t in thresholds} for shape in chosen_shapes}},
+        "command": f"python -m training.cleaning --folds {folds} --l2 {l2} --shapes '{','.join(chosen_shapes)}'",
         "fitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
