@@ -202,6 +202,8 @@ def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count:
         raise click.ClickException(f"no labelled scrapes under {corpus}: run `make newsroom`")
     files = list(dict.fromkeys(page[0].split("#")[0] for page in data))
     clean = clean_pages(clean_dir, clean_count) if clean_dir.is_dir() else []
+    if not clean:
+        raise click.ClickException(f"no clean articles under {clean_dir}: run `python -m training.reader.corpus`")
     # An article and its opening are held out together, as a page in all its shapes is.
     fold_of = {name: k % len(files) for k, name in enumerate(dict.fromkeys(c[0].split("#")[0] for c in clean))}
     clean_fold = [fold_of[c[0].split("#")[0]] for c in clean]
