@@ -62,6 +62,23 @@ def shaped(lines: list[tuple[str, str]], shape: str) -> list[list[tuple[str, str
     return grouped
 
 
+def shaped_page(lines: list[tuple[str, str]], shape: str
+                ) -> tuple[str, list[tuple[int, int]], list[tuple[int, int, str]]]:
+    """A labelled page scraped in one shape: its text, the span of each of its lines, and each labelled block's span
+    and label (a line of the shape holds one block or several)."""
+    groups = shaped(lines, shape)
+    text = "\n".join(" ".join(line for line, _ in group) for group in groups)
+    spans, labels, at = [], [], 0
+    for group in groups:
+        start = at
+        for n, (line, label) in enumerate(group):
+            labels.append((at, at + len(line), label))
+            at += len(line) + (1 if n < len(group) - 1 else 0)
+        spans.append((start, at))
+        at += 1
+    return text, spans, labels
+
+
 def chrome_kind(sentence: str) -> str:
     """What a chrome sentence is, for the breakdown (a rough tag, not a label)."""
     if _CREDIT.search(sentence):
@@ -84,15 +101,8 @@ def measure(corpus: Path, shape: str) -> dict:
         scrape = corpus / "scrape" / f"{row['file']}.txt"
         if not scrape.is_file():
             continue
-        groups = shaped(labelled_lines(scrape, row), shape)
-        text = "\n".join(" ".join(line for line, _ in group) for group in groups) + "\n"
-        # Each block's label over its characters.
-        labels, at = [], 0
-        for group in groups:
-            for n, (line, label) in enumerate(group):
-                labels.append((at, at + len(line), label))
-                at += len(line) + (1 if n < len(group) - 1 else 0)
-            at += 1
+        text, _, labels = shaped_page(labelled_lines(scrape, row), shape)
+        text += "\n"
         article = parse_article(row["file"], text)
         if not article.body:
             skipped.append(row["file"])

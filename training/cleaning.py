@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from benchmarks.cleaning import DEFAULT_CORPUS, LABELS, SHAPES, labelled_lines, shaped
+from benchmarks.cleaning import DEFAULT_CORPUS, LABELS, SHAPES, labelled_lines, shaped_page
 from benchmarks.fit_answer_model import fit
 from embeddings.ingest.chrome import (
     CHROME_FORMAT,
@@ -53,22 +53,18 @@ def pages(corpus: Path, shapes: Sequence[str] = ("as scraped",)) -> list[Page]:
             continue
         lines = labelled_lines(scrape, row)
         for shape in shapes:
-            groups = shaped(lines, shape)
-            text = "\n".join(" ".join(line for line, _ in group) for group in groups)
-            spans, marks, at = [], [], 0
-            for group in groups:
-                start = at
-                for n, (line, label) in enumerate(group):
-                    marks.append((at, at + len(line), label))
-                    at += len(line) + (1 if n < len(group) - 1 else 0)
-                spans.append((start, at))
-                at += 1
+            text, spans, marks = shaped_page(lines, shape)
             pieces = blocks(text, spans)
             texts = [text[start:end] for (start, end), _ in pieces]
             labels = [_block_label(marks, start, end) for (start, end), _ in pieces]
             found.append((f"{row['file']}#{shape}", np.asarray([s.vector() for s in line_signals(texts)]), labels,
                           texts))
     return found
+
+
+def page_of(name: str) -> str:
+    """The page (or clean article) a fitted page comes from: `FILE#shape` and `ID#opening` are FILE and ID."""
+    return name.split("#")[0]
 
 
 def _block_label(marks: Sequence[tuple[int, int, str]], start: int, end: int) -> str:
@@ -154,8 +150,8 @@ def fit_passes(train: list[Page], l2: float, folds: int) -> tuple[Logistic, Logi
     """Both passes on some pages: the second on the first's out-of-fold log-odds (folds by page)."""
     first = fit(*_rows(train), l2)
     # An article and its opening (ID#opening) fall in one fold.
-    order = {name: k for k, name in enumerate(dict.fromkeys(page[0].split("#")[0] for page in train))}
-    fold_of = [order[page[0].split("#")[0]] % folds for page in train]
+    order = {name: k for k, name in enumerate(dict.fromkeys(page_of(page[0]) for page in train))}
+    fold_of = [order[page_of(page[0])] % folds for page in train]
     logits: list[np.ndarray] = [np.empty(0)] * len(train)
     for fold in range(folds):
         model = fit(*_rows([page for j, page in enumerate(train) if fold_of[j] != fold]), l2)
@@ -200,26 +196,27 @@ def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count:
     data = pages(corpus, chosen_shapes)
     if not data:
         raise click.ClickException(f"no labelled scrapes under {corpus}: run `make newsroom`")
-    files = list(dict.fromkeys(page[0].split("#")[0] for page in data))
+    files = list(dict.fromkeys(page_of(page[0]) for page in data))
     clean = clean_pages(clean_dir, clean_count) if clean_dir.is_dir() else []
     if not clean:
         raise click.ClickException(f"no clean articles under {clean_dir}: run `python -m training.reader.corpus`")
     # An article and its opening are held out together, as a page in all its shapes is.
-    fold_of = {name: k % len(files) for k, name in enumerate(dict.fromkeys(c[0].split("#")[0] for c in clean))}
-    clean_fold = [fold_of[c[0].split("#")[0]] for c in clean]
+    fold_of = {name: k % len(files) for k, name in enumerate(dict.fromkeys(page_of(c[0]) for c in clean))}
+    clean_fold = [fold_of[page_of(c[0])] for c in clean]
     scored: dict[str, dict[str, list]] = {"first": {s: [] for s in chosen_shapes},
                                           "both": {s: [] for s in chosen_shapes}}
     clean_scored: dict[str, list] = {"first": [], "both": []}
     # Leave one scraped page out (and a share of the clean articles), fit on the rest, judge what was left out.
     for k, name in enumerate(files):
         held = [c for c, fold in zip(clean, clean_fold, strict=True) if fold == k]
-        model = ChromeModel(*fit_passes([p for p in data if p[0].split("#")[0] != name]
+        model = ChromeModel(*fit_passes([p for p in data if page_of(p[0]) != name]
                                         + [c for c, fold in zip(clean, clean_fold, strict=True) if fold != k], l2,
                                         folds), 0.5)
-        for page in (p for p in data if p[0].split("#")[0] == name):
+        for page in (p for p in data if page_of(p[0]) == name):
             first, both = judged(model, page)
-            scored["first"][page[0].split("#")[1]].append((page[2], page[3], first))
-            scored["both"][page[0].split("#")[1]].append((page[2], page[3], both))
+            shape = page[0].split("#")[1]
+            scored["first"][shape].append((page[2], page[3], first))
+            scored["both"][shape].append((page[2], page[3], both))
         for one in held:
             first, both = judged(model, one)
             clean_scored["first"].append((one[2], one[3], first))
