@@ -205,7 +205,7 @@ def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count:
     clean_fold = [fold_of[page_of(c[0])] for c in clean]
     scored: dict[str, dict[str, list]] = {"first": {s: [] for s in chosen_shapes},
                                           "both": {s: [] for s in chosen_shapes}}
-    clean_scored: dict[str, list] = {"first": [], "both": []}
+    clean_scored: list = []
     # Leave one scraped page out (and a share of the clean articles), fit on the rest, judge what was left out.
     for k, name in enumerate(files):
         held = [c for c, fold in zip(clean, clean_fold, strict=True) if fold == k]
@@ -218,9 +218,7 @@ def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count:
             scored["first"][shape].append((page[2], page[3], first))
             scored["both"][shape].append((page[2], page[3], both))
         for one in held:
-            first, both = judged(model, one)
-            clean_scored["first"].append((one[2], one[3], first))
-            clean_scored["both"].append((one[2], one[3], both))
+            clean_scored.append((one[2], one[3], judged(model, one)[1]))
     thresholds = [round(t, 3) for t in np.arange(0.05, 0.951, 0.025)]
     figures = {way: {shape: {t: sentences_kept(scored[way][shape], t) for t in thresholds}
                      for shape in chosen_shapes} for way in scored}
@@ -235,7 +233,7 @@ def main(corpus: Path, out: Path, min_kept: float, clean_dir: Path, clean_count:
                         "chrome_sentences_kept": round(figures[way][shape][t][1], 4)} for shape in chosen_shapes}
 
     threshold = chosen("both")
-    clean_kept = sentences_kept(clean_scored["both"], threshold)[0] if clean_scored["both"] else None
+    clean_kept = sentences_kept(clean_scored, threshold)[0] if clean_scored else None
     first, second = fit_passes(data + clean, l2, folds)
     alone = chosen("first")
     payload = {

@@ -238,6 +238,8 @@ REFIT_CHROME = "python -m training.cleaning"
 # around it. A block of another story's teaser reads as prose on its own; among chrome it is told by its company.
 CONTEXT = ("first", "first_prev", "first_next", "first_near", "first_around", "first_best", "first_worst",
            "first_page", "first_prev2", "first_next2", "first_kept", "first_least")
+# Every weight of the second pass, in order: the block's own signals, then its context.
+_SECOND = SIGNALS + CONTEXT
 # Beyond a page's edges a block counts as this (a log-odds of chrome); log-odds are clipped to +-_CLIP so that one
 # block's certainty does not swamp its neighbours' means.
 _EDGE = -3.0
@@ -284,7 +286,7 @@ class ChromeModel:
             worst = min(range(len(parts)), key=lambda i: parts[i])
             if worst == len(SIGNALS):  # its own first judgement: named by what weighed most in that
                 worst = min(range(len(first)), key=lambda i: first[i])
-            name = (SIGNALS + CONTEXT)[worst]
+            name = _SECOND[worst]
             found.append((squash(self.second.bias + sum(parts)), _SAID[name]))
         return found
 
@@ -303,7 +305,7 @@ def chrome_model(path: Path = CHROME_MODEL) -> ChromeModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data["format"] != CHROME_FORMAT or data["signals"] != list(SIGNALS) or data["context"] != list(CONTEXT):
             raise ValueError("fit for other signals")
-        return ChromeModel(_logistic(data["first"], len(SIGNALS)), _logistic(data["second"], len(SIGNALS + CONTEXT)),
+        return ChromeModel(_logistic(data["first"], len(SIGNALS)), _logistic(data["second"], len(_SECOND)),
                            float(data["threshold"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"the chrome model {path} is missing or unreadable ({exc}): run `{REFIT_CHROME}`"
