@@ -85,6 +85,14 @@ def reads_as_prose(line: str) -> bool:
             and any(w.lower() in _VERBS or _PAST.fullmatch(w) for w in words))
 
 
+def reads_as_sentence(line: str) -> bool:
+    """True for a line that is a whole sentence, not page furniture: enough words, enough of them function words, an
+    end of sentence; its verb may be one no list has (reads_as_prose asks for one it knows)."""
+    words, share = _words(line)
+    return (len(words) >= 8 and share >= 0.15 and bool(_ENDS.search(line.strip())) and not is_headline(line)
+            and furniture(line) is None)
+
+
 def is_headline(line: str) -> bool:
     """True for a line set as a headline: title case (most words that are not function words capitalized) and no
     full stop at its end; another story's headline in a link list, or a subhead."""

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from embeddings.calendar import MONTH_NAMES, MONTH_NUMBER
-from embeddings.ingest.chrome import blocks, classify, reads_as_prose
+from embeddings.ingest.chrome import blocks, classify, reads_as_prose, reads_as_sentence
 from embeddings.records import Article, Span
 
 _MONTHS = MONTH_NAMES.lower()
@@ -192,12 +192,22 @@ def _without_chrome(text: str, body: list[Span], noise: list[tuple[str, Span]], 
 
 
 def _keep_best_prose(text: str, blocks: list[tuple[Span, str | None, bool]]) -> list[tuple[Span, str | None, bool]]:
-    """Every block was judged chrome: keep the longest run of blocks that read as prose (a file with prose is never
-    dropped)."""
+    """Every block was judged chrome: keep the longest run of blocks that read as prose, else of whole sentences that
+    are not page furniture (a file with prose is never dropped, even when its verbs are ones no list has)."""
+    for test in (reads_as_prose, reads_as_sentence):
+        kept = _best_run(text, blocks, test)
+        if kept is not None:
+            return kept
+    return blocks
+
+
+def _best_run(text: str, blocks: list[tuple[Span, str | None, bool]], test
+              ) -> list[tuple[Span, str | None, bool]] | None:
+    """The blocks with their longest run that passes `test` kept; None when no block passes."""
     best: tuple[int, int, int] = (0, -1, -1)  # (characters, first, last)
     run_start, run_chars = -1, 0
     for i, (span, _, _) in enumerate(blocks):
-        if reads_as_prose(text[span[0]:span[1]]):
+        if test(text[span[0]:span[1]]):
             if run_start < 0:
                 run_start, run_chars = i, 0
             run_chars += span[1] - span[0]
@@ -205,7 +215,7 @@ def _keep_best_prose(text: str, blocks: list[tuple[Span, str | None, bool]]) -> 
         else:
             run_start = -1
     if best[1] < 0:
-        return blocks
+        return None
     first, last = best[1], best[2]
     return [(span, None if first <= i <= last else why, starts) for i, (span, why, starts) in enumerate(blocks)]
 

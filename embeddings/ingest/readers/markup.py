@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from embeddings.ingest.chrome import reads_as_prose
+from embeddings.ingest.chrome import reads_as_prose, reads_as_sentence
 from embeddings.ingest.readers.common import BODY_KINDS, Block, Found, is_sentence, normalize_space
 
 # HTML and trafilatura's XML (head, item, quote, lb) side by side.
@@ -173,12 +173,14 @@ def _kind(kind: str, text: str, title: str, author: str, link_share: float) -> s
 
 
 def keep_prose(blocks: Sequence[Block]) -> tuple[list[Block], bool]:
-    """When cleaning left no article text, take back the longest block it rejected that reads as prose: an item or
-    a page with a body is never dropped. Returns the blocks and whether one was taken back."""
+    """When cleaning left no article text, take back the longest block it rejected that reads as prose (else that is a
+    whole sentence, not furniture): an item or a page with a body is never dropped. Returns the blocks and whether
+    one was taken back."""
     blocks = list(blocks)
     if body_chars(blocks):
         return blocks, False
-    prose = [i for i, b in enumerate(blocks) if b.kind != "title" and reads_as_prose(b.text)]
+    prose = next((found for test in (reads_as_prose, reads_as_sentence)
+                  if (found := [i for i, b in enumerate(blocks) if b.kind != "title" and test(b.text)])), [])
     if not prose:
         return blocks, False
     best = max(prose, key=lambda i: len(blocks[i].text))

@@ -45,6 +45,19 @@ def test_a_file_whose_every_block_looks_like_chrome_keeps_its_best_prose(tmp_pat
     assert load.cleaning.skipped == ()
 
 
+def test_a_short_file_of_names_and_irregular_verbs_is_kept_whole(tmp_path: Path) -> None:
+    # Two sentences dense with names, their verbs ("took", "sold") in no list: every block looked like chrome and
+    # none read as prose by the verb list, so the file was skipped.
+    text = ("Marchetti took the helm of Banca Sorrento as chair under Ottavio Ricci of Napoli. In 1998, Lucia's "
+            "cousin Paolo de Santis sold the stake to Gruppo Ferrante of Milano, third largest of Italia.\n")
+    (tmp_path / "banca.txt").write_text(text, encoding="utf-8")
+    load = read_corpus(tmp_path)
+    [article] = load.articles
+    assert article.clean_text.strip() == text.strip()
+    assert ("body", RESCUED) in article.provenance
+    assert load.cleaning.skipped == ()
+
+
 def test_a_file_with_no_prose_is_skipped_with_its_reason_and_counted(tmp_path: Path) -> None:
     (tmp_path / "menu.txt").write_text("Home\nWorld\nSport\nSubscribe\nSign in\n", encoding="utf-8")
     (tmp_path / "story.txt").write_text("\n".join(SHAPES["ticker"]["lines"]) + "\n", encoding="utf-8")
