@@ -49,7 +49,8 @@ def scores_at(postings: Sequence[Postings], rows: np.ndarray) -> np.ndarray:
     for part in postings:
         if not len(part) or not len(rows):
             continue
-        local = rows - part.offset
+        # In the postings' own dtype: searchsorted would otherwise copy the whole list to the wider one first.
+        local = (rows - part.offset).astype(part.documents.dtype, copy=False)
         found = np.searchsorted(part.documents, local)
         inside = found < len(part)
         hit = np.zeros(len(rows), dtype=bool)
