@@ -24,7 +24,7 @@ run: setup
 	$(PY) -m bot run
 
 lint: setup
-	$(PY) -m ruff check bot embeddings benchmarks tests
+	$(PY) -m ruff check bot embeddings benchmarks training tests
 
 # Both tiers: the fast one (a deterministic fake embedder, no model) and the real model, FAISS and seeds. The
 # PostgreSQL store's tests start a real server on 127.0.0.1 themselves (`newsbot postgres start`, tests/postgres.py).

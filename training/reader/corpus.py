@@ -32,6 +32,9 @@ def write_corpus(sources: data.Sources, out: Path) -> dict[str, int]:
                 text = data.read_article(article, sources)
                 if text is None:
                     continue
+                if data.is_quoted(article, sources):
+                    # The title line newsbot reads first; the quoted sentences are all body.
+                    text = f"{article} (the sentences its questions quote)\n\n{text}"
                 (seeds / f"{article}.txt").write_text(text, encoding="utf-8")
                 written.add(article)
             question = {"id": f"{path.stem}:{number}", "question": row["question"], "answerable": row["answerable"],
@@ -57,7 +60,7 @@ def write_corpus(sources: data.Sources, out: Path) -> dict[str, int]:
               show_default=True)
 def main(out: Path, bbc: Path, lee: Path) -> None:
     """Write the written questions' corpus and question files."""
-    click.echo(json.dumps(write_corpus(data.Sources(bbc, lee, Path("-")), out)))
+    click.echo(json.dumps(write_corpus(data.make_sources(bbc, lee, Path("-")), out)))
 
 
 if __name__ == "__main__":

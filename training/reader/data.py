@@ -26,6 +26,10 @@ class Sources:
     bbc: Path  # the BBC News dataset (Greene & Cunningham 2006): <category>/<nnn>.txt
     lee: Path  # the Lee corpus's ABC articles, as `make newsroom` writes them: lee_*.txt
     squad: Path  # the SQuAD 2.0 training slice (../shared/qa)
+    # Where an article is not on this machine, the sentences its questions quote stand for it (`quoted_sentences`):
+    # fewer sentences (about 14 of a BBC article's 20), in the order first quoted, the rest of its questions' answers
+    # among them.
+    quoted: dict[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,46 @@ def split(text: str) -> tuple[str, ...]:
     return tuple(text[s:e] for s, e in split_sentences(text, 0, len(text)))
 
 
+def quoted_sentences(files: Sequence[Path] | None = None) -> dict[str, tuple[str, ...]]:
+    """Each article's sentences that its written questions quote (answers, supports, lures), in the order first
+    quoted: what of an article the committed question files hold when the article itself is not on this machine."""
+    found: dict[str, dict[str, None]] = {}
+    for path in files if files is not None else sorted(DATA.glob("questions_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            quoted = found.setdefault(row["article"], {})
+            for key in ("answers", "supports", "lures"):
+                quoted.update(dict.fromkeys(row.get(key, ())))
+    return {article: tuple(sentences) for article, sentences in found.items()}
+
+
+def make_sources(bbc: Path, lee: Path, squad: Path) -> Sources:
+    """The training sources, with the quoted sentences standing for any article not on this machine."""
+    return Sources(bbc, lee, squad, quoted_sentences())
+
+
+def is_quoted(article_id: str, sources: Sources) -> bool:
+    """Whether this article is read from its questions' quotes, not from its own text."""
+    if article_id.startswith("bbc_"):
+        _, category, number = article_id.split("_", 2)
+        return not (sources.bbc / category / f"{number}.txt").is_file()
+    return not (sources.lee / f"{article_id}.txt").is_file()
+
+
 def read_article(article_id: str, sources: Sources) -> str | None:
-    """One article's text, or None when its corpus is not on this machine."""
+    """One article's text; where its corpus is not on this machine, the sentences its questions quote, one
+    paragraph each (`sources.quoted`); None when neither is there."""
     if article_id.startswith("bbc_"):
         _, category, number = article_id.split("_", 2)
         path = sources.bbc / category / f"{number}.txt"
-        return path.read_text(encoding="latin-1").replace("\r", "") if path.is_file() else None
-    path = sources.lee / f"{article_id}.txt"
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+        if path.is_file():
+            return path.read_text(encoding="latin-1").replace("\r", "")
+    else:
+        path = sources.lee / f"{article_id}.txt"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    quoted = sources.quoted.get(article_id) if sources.quoted else None
+    return "\n\n".join(quoted) if quoted else None
 
 
 def _indices(texts: Iterable[str], sentences: Sequence[str]) -> tuple[int, ...]:
@@ -115,7 +151,8 @@ def news_questions(sources: Sources, files: Sequence[Path] | None = None) -> tup
                 text = read_article(article_id, sources)
                 if text is None:
                     continue
-                articles[article_id] = Article(article_id, split(text))
+                quoted = is_quoted(article_id, sources)
+                articles[article_id] = Article(article_id, sources.quoted[article_id] if quoted else split(text))
             sentences = articles[article_id].sentences
             answers = _indices(row.get("answers", ()), sentences)
             if row["answerable"] and not answers:

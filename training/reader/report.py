@@ -34,7 +34,7 @@ def held_out_figures(reader, sources: data.Sources, limit: int = 0) -> dict:
     """Lead and AUC of the reader and of the bi-encoder on the held-out articles' questions."""
     from sentence_transformers import SentenceTransformer
 
-    from training.reader.train import base_model_path
+    from training.reader.base import base_model_path
 
     questions, articles = data.news_questions(sources)
     texts = {a: text for a in articles if (text := data.read_article(a, sources)) is not None}
@@ -80,6 +80,7 @@ def held_out_figures(reader, sources: data.Sources, limit: int = 0) -> dict:
     result = figures(rows)
     result["by_type"] = {k: figures(v) for k, v in sorted(by_kind.items())}
     result["articles"] = len({q.article for q in held})
+    result["quoted_articles"] = sum(data.is_quoted(a, sources) for a in {q.article for q in held})
     result["reader_ms_per_question"] = round(1000 * spent / max(len(rows), 1), 1)
     result["candidates_per_question"] = round(sum(r["candidates"] for r in rows) / max(len(rows), 1), 1)
     return result
@@ -94,7 +95,7 @@ def held_out_figures(reader, sources: data.Sources, limit: int = 0) -> dict:
 @click.option("--limit", type=int, default=0)
 def main(reader_dir: Path, bbc: Path, lee: Path, json_out: Path | None, limit: int) -> None:
     """Print the held-out figures (and write them as JSON)."""
-    result = held_out_figures(OnnxReader(reader_dir), data.Sources(bbc, lee, Path("-")), limit)
+    result = held_out_figures(OnnxReader(reader_dir), data.make_sources(bbc, lee, Path("-")), limit)
     text = json.dumps(result, indent=2)
     click.echo(text)
     if json_out:

