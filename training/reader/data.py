@@ -102,26 +102,27 @@ def make_sources(bbc: Path, lee: Path, squad: Path) -> Sources:
     return Sources(bbc, lee, squad, quoted_sentences())
 
 
-def is_quoted(article_id: str, sources: Sources) -> bool:
-    """Whether this article is read from its questions' quotes, not from its own text."""
+def _article_path(article_id: str, sources: Sources) -> Path:
+    """Where an article's own text would be on this machine."""
     if article_id.startswith("bbc_"):
         _, category, number = article_id.split("_", 2)
-        return not (sources.bbc / category / f"{number}.txt").is_file()
-    return not (sources.lee / f"{article_id}.txt").is_file()
+        return sources.bbc / category / f"{number}.txt"
+    return sources.lee / f"{article_id}.txt"
+
+
+def is_quoted(article_id: str, sources: Sources) -> bool:
+    """Whether this article is read from its questions' quotes, not from its own text."""
+    return not _article_path(article_id, sources).is_file()
 
 
 def read_article(article_id: str, sources: Sources) -> str | None:
     """One article's text; where its corpus is not on this machine, the sentences its questions quote, one
     paragraph each (`sources.quoted`); None when neither is there."""
-    if article_id.startswith("bbc_"):
-        _, category, number = article_id.split("_", 2)
-        path = sources.bbc / category / f"{number}.txt"
-        if path.is_file():
+    path = _article_path(article_id, sources)
+    if path.is_file():
+        if article_id.startswith("bbc_"):  # the BBC files are Latin-1, some with CRLF line ends
             return path.read_text(encoding="latin-1").replace("\r", "")
-    else:
-        path = sources.lee / f"{article_id}.txt"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     quoted = sources.quoted.get(article_id) if sources.quoted else None
     return "\n\n".join(quoted) if quoted else None
 

@@ -4,7 +4,7 @@ without its torch checkpoint (only the export ships).
     python -m training.reader.unpack --reader embeddings/models/reader --out .newsbot/training/reader-unpacked
 
 The int8 matrices are dequantized (scale x (q - zero point)): training from them starts where the shipped reader
-is, up to its quantization error, which the report measures (`check`).
+is, up to its int8 rounding (tests/training/reader/test_unpack.py measures it).
 """
 
 from __future__ import annotations
@@ -37,9 +37,14 @@ def _dequantized(model) -> dict[str, np.ndarray]:
     return out
 
 
+def _plain(onnx_name: str) -> str:
+    """The parameter an initializer named after one is (the export's wrapper and quantization's suffix taken off)."""
+    return onnx_name.removeprefix(_PREFIX).removesuffix("_Transposed")
+
+
 def _names(layers: int) -> dict[str, tuple[str, bool]]:
-    """ONNX initializer name -> (parameter name, transposed), learned by exporting the same architecture with
-    known weights: the exporter names some matrices after graph nodes, not parameters."""
+    """ONNX initializer name -> (parameter name, transposed) for the matrices the exporter names after graph nodes,
+    not parameters: learned by exporting the same architecture with known weights."""
     import onnx
     import torch
 
@@ -54,10 +59,8 @@ def _names(layers: int) -> dict[str, tuple[str, bool]]:
     params = {name: p.detach().numpy() for name, p in probe.state_dict().items() if isinstance(p, torch.Tensor)}
     found: dict[str, tuple[str, bool]] = {}
     for onnx_name, value in exported.items():
-        plain = onnx_name.removeprefix(_PREFIX).removesuffix("_Transposed")
-        if plain in params:
-            found[onnx_name] = (plain, onnx_name.endswith("_Transposed"))
-            continue
+        if _plain(onnx_name) in params:
+            continue  # named after its parameter: unpack_reader reads the name
         for name, param in params.items():
             if param.ndim == 2 and param.T.shape == value.shape and np.array_equal(param.T, value):
                 found[onnx_name] = (name, True)
@@ -80,11 +83,10 @@ def unpack_reader(reader_dir: Path, out: Path) -> Path:
     state = model.state_dict()
     filled = set()
     for onnx_name, value in weights.items():
-        plain = onnx_name.removeprefix(_PREFIX).removesuffix("_Transposed")
-        if onnx_name in names:
+        if _plain(onnx_name) in state:  # quantization transposes a Gemm's weight and says so in its name
+            name, transposed = _plain(onnx_name), onnx_name.endswith("_Transposed")
+        elif onnx_name in names:
             name, transposed = names[onnx_name]
-        elif plain in state:  # quantization transposes a Gemm's weight and says so in its name
-            name, transposed = plain, onnx_name.endswith("_Transposed")
         else:
             continue
         tensor = torch.from_numpy(np.ascontiguousarray(value.T if transposed else value))
