@@ -93,6 +93,11 @@ def reads_as_sentence(line: str) -> bool:
             and furniture(line) is None)
 
 
+# What a file whose every block looked like chrome keeps, in order of preference: prose by the verb list, else whole
+# sentences that are not furniture (plain text, pages, feeds and exports alike).
+PROSE_TESTS = (reads_as_prose, reads_as_sentence)
+
+
 def is_headline(line: str) -> bool:
     """True for a line set as a headline: title case (most words that are not function words capitalized) and no
     full stop at its end; another story's headline in a link list, or a subhead."""

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from embeddings.calendar import MONTH_NAMES, MONTH_NUMBER
-from embeddings.ingest.chrome import blocks, classify, reads_as_prose, reads_as_sentence
+from embeddings.ingest.chrome import PROSE_TESTS, blocks, classify, reads_as_prose
 from embeddings.records import Article, Span
 
 _MONTHS = MONTH_NAMES.lower()
@@ -194,7 +194,7 @@ def _without_chrome(text: str, body: list[Span], noise: list[tuple[str, Span]], 
 def _keep_best_prose(text: str, blocks: list[tuple[Span, str | None, bool]]) -> list[tuple[Span, str | None, bool]]:
     """Every block was judged chrome: keep the longest run of blocks that read as prose, else of whole sentences that
     are not page furniture (a file with prose is never dropped, even when its verbs are ones no list has)."""
-    for test in (reads_as_prose, reads_as_sentence):
+    for test in PROSE_TESTS:
         kept = _best_run(text, blocks, test)
         if kept is not None:
             return kept

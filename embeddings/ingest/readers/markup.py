@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from embeddings.ingest.chrome import reads_as_prose, reads_as_sentence
+from embeddings.ingest.chrome import PROSE_TESTS
 from embeddings.ingest.readers.common import BODY_KINDS, Block, Found, is_sentence, normalize_space
 
 # HTML and trafilatura's XML (head, item, quote, lb) side by side.
@@ -179,7 +179,7 @@ def keep_prose(blocks: Sequence[Block]) -> tuple[list[Block], bool]:
     blocks = list(blocks)
     if body_chars(blocks):
         return blocks, False
-    prose = next((found for test in (reads_as_prose, reads_as_sentence)
+    prose = next((found for test in PROSE_TESTS
                   if (found := [i for i, b in enumerate(blocks) if b.kind != "title" and test(b.text)])), [])
     if not prose:
         return blocks, False
