@@ -45,8 +45,15 @@ def held_out_figures(reader, sources: data.Sources, limit: int = 0) -> dict:
     held_articles = {k: v for k, v in articles.items() if data.held_out(k)}
     encoder = SentenceTransformer(base_model_path(), device="cpu")
 
+    seen: dict[str, np.ndarray] = {}
+
     def embed(texts):
-        return encoder.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        # Each article's sentences are every one of its questions' candidates: embedded once, not per question.
+        texts = list(texts)
+        if missing := [text for text in dict.fromkeys(texts) if text not in seen]:
+            vectors = encoder.encode(missing, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+            seen.update(zip(missing, vectors, strict=True))
+        return np.stack([seen[text] for text in texts])
 
     others = data.cross_negatives(held, held_articles, embed, per_question=4)
     rows = []
