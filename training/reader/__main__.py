@@ -33,15 +33,17 @@ from training.reader.train import train
 @click.option("--init", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Train further from a reader: a trained one's final directory or a shipped reader directory.")
 @click.option("--lr", type=float, default=4e-5, show_default=True)
+@click.option("--listwise", type=float, default=0.0, show_default=True,
+              help="Weight of the listwise loss beside the pointwise one (training.reader.train).")
 def main(out: Path, bbc: Path, lee: Path, squad: Path, layers: int, epochs: float, precision: str,
-         install: bool, init: Path | None, lr: float) -> None:
+         install: bool, init: Path | None, lr: float, listwise: float) -> None:
     """Train, export and report a reader; with --install, ship it."""
     sources = data.make_sources(bbc, lee, squad)
     if not lee.is_dir():
         raise click.ClickException(f"the Lee articles are missing ({lee}): run `make newsroom` (docs/reader.md)")
     if not bbc.is_dir():
         click.echo(f"{bbc} is not here: each BBC article is the sentences its questions quote", err=True)
-    final = train(out, sources, layers=layers, epochs=epochs, init=init, lr=lr)
+    final = train(out, sources, layers=layers, epochs=epochs, init=init, lr=lr, listwise=listwise)
     exported = write_reader(final, out / "export", precision)
     figures = held_out_figures(OnnxReader(exported), sources)
     # The figures go into the manifest; the files it checks are unchanged.

@@ -81,9 +81,46 @@ def batches(pairs: list[data.Pair], size: int, rng: random.Random) -> list[list[
     return grouped
 
 
+def question_batches(pairs: list[data.Pair], size: int, rng: random.Random) -> list[list[data.Pair]]:
+    """Batches of whole questions (all of a question's pairs in one batch, as the listwise loss compares them), the
+    questions of similar lengths together, in random order; every batch has exactly `size` pairs or fewer, unless
+    one question alone has more."""
+    groups: dict[str, list[data.Pair]] = {}
+    for pair in pairs:
+        groups.setdefault(pair.question, []).append(pair)
+    order = sorted(groups.values(), key=lambda group: len(group[0].question) + sum(len(p.quote) for p in group)
+                   / len(group) + rng.random() * 40)
+    grouped: list[list[data.Pair]] = []
+    for group in order:
+        if grouped and len(grouped[-1]) + len(group) <= size:
+            grouped[-1] += group
+        else:
+            grouped.append(list(group))
+    rng.shuffle(grouped)
+    return grouped
+
+
+def listwise_loss(logits: torch.Tensor, batch: list[data.Pair]) -> torch.Tensor:
+    """Each question's candidates compete with "none of them" (a log-odds of 0, where the reader's probability
+    crosses one half): an answerable question's answers should win over its lures and over none, an unanswerable
+    question's none over its best lure. The pointwise loss judges each sentence alone; this one judges the best
+    sentence of a question against the rest, as ranking and declining use the reader."""
+    rows_of: dict[str, list[int]] = {}
+    for row, pair in enumerate(batch):
+        rows_of.setdefault(pair.question, []).append(row)
+    none = logits.new_zeros(1)
+    losses = []
+    for rows in rows_of.values():
+        scores = torch.cat([none, logits[rows]])
+        answers = [at + 1 for at, row in enumerate(rows) if batch[row].label > 0]
+        wanted = scores[answers] if answers else scores[:1]
+        losses.append(torch.logsumexp(scores, 0) - torch.logsumexp(wanted, 0))
+    return torch.stack(losses).mean()
+
+
 def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0, batch_size: int = 32,
           lr: float = 4e-5, cross: int = 4, threads: int = 2, seed: int = 13, checkpoint_every: int = 200,
-          limit: int = 0, init: Path | None = None) -> Path:
+          limit: int = 0, init: Path | None = None, listwise: float = 0.0) -> Path:
     """Train (or resume) the reader and write its weights to OUT/final; return that directory."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -106,7 +143,9 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
         init = unpack_reader(init, out / "unpacked")
     tokenizer, model = load_base(layers, init)
     model.to(device)
-    per_epoch = math.ceil(len(pairs) / batch_size)
+    # With the listwise loss a batch holds whole questions; its plan has its own length, fixed by the first epoch's.
+    plan_of = question_batches if listwise else batches
+    per_epoch = len(plan_of(pairs, batch_size, random.Random(seed))) if listwise else math.ceil(len(pairs) / batch_size)
     total = int(per_epoch * epochs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warmup = max(1, total // 20)
@@ -126,7 +165,8 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
     started, seen, running = time.time(), 0, 0.0
     while step < total:
         epoch = step // per_epoch
-        plan = batches(pairs, batch_size, random.Random(seed + epoch))
+        plan = plan_of(pairs, batch_size, random.Random(seed + epoch))
+        plan = (plan * 2)[:per_epoch]  # every epoch as long as the first, so a resumed run finds its place
         for batch in plan[step % per_epoch:]:
             inputs = {k: v.to(device) for k, v in encode(tokenizer, [p.question for p in batch],
                                                          [p.quote for p in batch]).items()}
@@ -134,6 +174,8 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
             weights = torch.tensor([p.weight for p in batch], device=device)
             logits = model(**inputs).logits.squeeze(-1)
             loss = (loss_fn(logits, labels) * weights).sum() / weights.sum()
+            if listwise:
+                loss = loss + listwise * listwise_loss(logits, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -162,7 +204,8 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
     tokenizer.save_pretrained(final)
     (final / "training.json").write_text(json.dumps({
         "counts": counts, "layers": layers, "epochs": epochs, "batch_size": batch_size, "lr": lr, "cross": cross,
-        "seed": seed, "steps": total, "max_tokens": MAX_TOKENS, "question_tokens": QUESTION_TOKENS,
+        "listwise": listwise, "seed": seed, "steps": total, "max_tokens": MAX_TOKENS,
+        "question_tokens": QUESTION_TOKENS,
         "init": str(init) if init else "all-MiniLM-L6-v2", "before": json.loads((init / "training.json").read_text())
         if init is not None and (init / "training.json").is_file() else None}, indent=2))
     click.echo(f"wrote {final}")
@@ -179,6 +222,9 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
 @click.option("--seed", type=int, default=13, show_default=True)
 @click.option("--checkpoint-every", type=int, default=200, show_default=True)
 @click.option("--limit", type=int, default=0, help="Train on at most this many pairs (a smoke test).")
+@click.option("--listwise", type=float, default=0.0, show_default=True,
+              help="Weight of the listwise loss (a question's sentences and 'none of them' compete); 0: pointwise "
+                   "only.")
 @click.option("--init", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Start from a reader trained before (its final directory, or a shipped reader directory, "
                    "unpacked) instead of the bundled weights.")
