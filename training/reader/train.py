@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
@@ -83,8 +82,8 @@ def batches(pairs: list[data.Pair], size: int, rng: random.Random) -> list[list[
 
 def question_batches(pairs: list[data.Pair], size: int, rng: random.Random) -> list[list[data.Pair]]:
     """Batches of whole questions (all of a question's pairs in one batch, as the listwise loss compares them), the
-    questions of similar lengths together, in random order; every batch has exactly `size` pairs or fewer, unless
-    one question alone has more."""
+    questions of similar lengths together, in random order; a batch has at most `size` pairs, unless one question
+    alone has more."""
     groups: dict[str, list[data.Pair]] = {}
     for pair in pairs:
         groups.setdefault(pair.question, []).append(pair)
@@ -143,9 +142,9 @@ def train(out: Path, sources: data.Sources, layers: int = 4, epochs: float = 1.0
         init = unpack_reader(init, out / "unpacked")
     tokenizer, model = load_base(layers, init)
     model.to(device)
-    # With the listwise loss a batch holds whole questions; its plan has its own length, fixed by the first epoch's.
+    # With the listwise loss a batch holds whole questions; an epoch is as many batches as the first epoch's plan.
     plan_of = question_batches if listwise else batches
-    per_epoch = len(plan_of(pairs, batch_size, random.Random(seed))) if listwise else math.ceil(len(pairs) / batch_size)
+    per_epoch = len(plan_of(pairs, batch_size, random.Random(seed)))
     total = int(per_epoch * epochs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warmup = max(1, total // 20)
