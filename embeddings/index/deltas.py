@@ -225,6 +225,16 @@ class SegmentedStore:
             return []
         return [row + self._starts[part] for row in self.stores[part].rows_of(source_id)]
 
+    def cited_chunks(self, rows: Sequence[int]) -> list[tuple[Chunk, SourceInfo]]:
+        """Return chunks with their articles' citation metadata, in the order given: one query per segment."""
+        located = [self._locate(int(row)) for row in rows]
+        by_part: dict[int, list[int]] = {}
+        for part, local in located:
+            by_part.setdefault(part, []).append(local)
+        read = {part: dict(zip(local_rows, self.stores[part].cited_chunks(local_rows), strict=True))
+                for part, local_rows in by_part.items()}
+        return [read[part][local] for part, local in located]
+
     def sources_of_rows(self, rows: Sequence[int]) -> dict[int, str]:
         """Return the article id of each chunk row."""
         found: dict[int, str] = {}

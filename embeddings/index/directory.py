@@ -105,6 +105,12 @@ class NewsIndex:
             return self.store.source_info(source_id)
         return self.articles[source_id].info
 
+    def cited_chunks(self, positions: Sequence[int]) -> list[tuple[Chunk, SourceInfo]]:
+        """Return chunks with their articles' citation metadata, in the order given (one read from the store)."""
+        if self.store is not None:
+            return self.store.cited_chunks(positions)
+        return [(chunk, self.source(chunk.source_id)) for chunk in (self.chunks[p] for p in positions)]
+
     def sources(self) -> list[SourceInfo]:
         """Return every article's citation metadata, by id."""
         if self.store is not None:

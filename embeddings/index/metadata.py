@@ -34,6 +34,9 @@ _ARTICLE_COLUMNS = "source_id, title, date, outlet, content_hash, text, body, se
 # The last column, provenance, is read for what happened to the article (updated, copies): info_from_row.
 _INFO_COLUMNS = "source_id, title, date, outlet, url, author, provenance"
 _CHUNK_COLUMNS = "row, chunk_id, source_id, start_char, end_char, sentences"
+# A hit's chunk, its article's text (sliced here, not in SQL) and the article's _INFO_COLUMNS, in one join.
+_CITED_COLUMNS = ("c.row, c.chunk_id, c.source_id, c.start_char, c.end_char, c.sentences, a.text, "
+                  "a.source_id, a.title, a.date, a.outlet, a.url, a.author, a.provenance")
 
 
 def write_metadata(path: Path, articles: Iterable[Article], chunks: Iterable[Chunk]) -> int:
@@ -105,8 +108,14 @@ class RecentCache:
             if key in self._values:
                 self._values.move_to_end(key)
                 return self._values[key]
-        value = self.read(key)
+        return self.keep(key, self.read(key))
+
+    def keep(self, key: object, value: object):
+        """Keep a value read elsewhere as the most recent (the one already kept wins: equal values stay one object)."""
         with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
             self._values[key] = value
             if len(self._values) > self.size:
                 self._values.popitem(last=False)
@@ -163,6 +172,27 @@ class MetadataStore:
         _, chunk_id, source_id, start, end, sentences = row
         text = self.article(source_id).text[start:end]
         return Chunk(chunk_id, source_id, start, end, text, _spans(json.loads(sentences)))
+
+    def cited_chunks(self, rows: Sequence[int]) -> list[tuple[Chunk, SourceInfo]]:
+        """Return chunks with their articles' citation metadata, in the order given (IndexError for a missing row).
+
+        One query for all of a search's hits: reading a chunk alone costs its article whole (the text sliced, the
+        spans' JSON parsed) and the citation another query, about 0.1 ms a hit at 1M chunks."""
+        wanted = [int(row) for row in rows]
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(set(wanted)))
+        found = {int(row[0]): row for row in self._all(
+            f"SELECT {_CITED_COLUMNS} FROM chunks c JOIN articles a ON a.source_id = c.source_id "
+            f"WHERE c.row IN ({marks})", tuple(set(wanted)))}
+        cited = []
+        for row in wanted:
+            if row not in found:
+                raise IndexError(row)
+            _, chunk_id, source_id, start, end, sentences, text, *info = found[row]
+            chunk = Chunk(chunk_id, source_id, start, end, text[start:end], _spans(json.loads(sentences)))
+            cited.append((self._chunks.keep(row, chunk), info_from_row(info)))
+        return cited
 
     def has_article(self, source_id: str) -> bool:
         """Return whether an article is in the index."""

@@ -6,13 +6,14 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embeddings.index.lexical import BM25
 from embeddings.index.metadata import SentenceRows
-from embeddings.index.postings import bounded_top_k, scores_at, top_k
+from embeddings.index.postings import Postings, bounded_top_k, scores_at, top_k
 from embeddings.search.interface import HitParts, SearchInputs
 
 if TYPE_CHECKING:
@@ -76,23 +77,27 @@ class EmbeddedSearch:
         """True when hybrid search ranks every sentence; past max_sentence_scan only the candidates' sentences."""
         return self._sentence_ranking
 
-    def _best_sentence_ranking(self, positions: list[int], vector: np.ndarray) -> list[int]:
-        """Rank some chunks by their best sentence's similarity to the query."""
-        if not positions:
-            return []
-        chosen = np.asarray(positions, dtype=np.int64)
+    def _best_sentences(self, chosen: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Return each chosen chunk's best sentence similarity to the query (-1 for a chunk without sentences)."""
         starts, ends = self._sentence_rows.offsets[chosen], self._sentence_rows.offsets[chosen + 1]
         lengths = np.maximum(ends - starts, 0)
         # The chosen chunks' sentence rows, gathered in one go: each chunk's run of the flat row array.
-        firsts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        firsts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
         flat = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()))
-        scores = self.index.sentence_vectors[np.asarray(self._sentence_rows.rows[flat], dtype=np.int64)] @ vector
         best = np.full(len(chosen), -1.0, dtype=np.float32)
         has = lengths > 0
         if has.any():
+            scores = self.index.sentence_vectors[np.asarray(self._sentence_rows.rows[flat], dtype=np.int64)] @ vector
             best[has] = np.maximum.reduceat(scores, firsts[has])
-        order = np.lexsort((chosen, -best))
-        return [int(chosen[i]) for i in order]
+        return best
+
+    def _side(self, ranking: dict[int, float], vector: np.ndarray, postings: Sequence[Postings] | None,
+              hybrid: bool) -> _Side:
+        """What one ranking's candidates need besides: their best sentences and, for the dense side, BM25 scores."""
+        rows = np.fromiter(ranking, dtype=np.int64, count=len(ranking))
+        best = self._best_sentences(rows, vector) if hybrid and len(rows) else np.zeros(0, dtype=np.float32)
+        keyword = scores_at(postings, rows) if postings is not None else np.zeros(0, dtype=np.float32)
+        return _Side(ranking, rows.tolist(), best.tolist(), keyword.tolist())
 
     def _workers(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -107,40 +112,63 @@ class EmbeddedSearch:
     def inputs(self, query: str, vector: np.ndarray, candidates: int, mode: str) -> SearchInputs:
         """FAISS's nearest passages, BM25's best, and (hybrid) the chunks with the most similar sentences."""
         query_row = vector.reshape(1, -1)
+        # Past max_sentence_scan the best sentence re-ranks the dense and BM25 candidates only (a scan of every
+        # sentence costs more than the rest of the search: 16 of 17 ms at 132k sentences); each side scores its own
+        # candidates' sentences, and the dense side their BM25 scores, so that work runs beside the other side's.
+        rerank = mode == "hybrid" and not self._sentence_ranking
+
+        def dense_side() -> _Side:
+            scores, ids = self.index.faiss_index.search(query_row, candidates)
+            ranking = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+            # The postings again, not shared: the caller's are looked up while FAISS searches (0.1 ms at 1M).
+            return self._side(ranking, vector, self.bm25.postings(query), rerank)
+
         if self._overlap:
-            nearest = self._workers().submit(self.index.faiss_index.search, query_row, candidates)
+            nearest = self._workers().submit(dense_side)
             postings = self.bm25.postings(query)
-            lexical = dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch))
-            dense_scores, dense_ids = nearest.result()
+            lexical = self._side(dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch)), vector,
+                                 None, rerank)
+            dense = nearest.result()
         else:
-            dense_scores, dense_ids = self.index.faiss_index.search(query_row, candidates)
+            dense = dense_side()
             postings = self.bm25.postings(query)
-            lexical = dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch))
-        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
+            lexical = self._side(dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch)), vector,
+                                 None, rerank)
+        # BM25's own candidates carry their scores; the dense side's were read from the postings (the same sums).
+        lexical_scores = dict(zip(dense.rows, dense.keyword, strict=True))
+        lexical_scores.update(lexical.ranking)
         sentence: list[int] = []
-        if mode == "hybrid":
-            if self._sentence_ranking:
-                # Every sentence row belongs to some chunk: one contiguous product, then a gather of scores,
-                # reads the vectors once instead of copying them into a gathered matrix first.
-                best_sentence = np.maximum.reduceat((self.index.sentence_vectors @ vector)[self._rows], self._starts)
-                sentence = [i for i, _ in top_k(best_sentence + 1.0, candidates)]
-            else:
-                # Past max_sentence_scan a scan of every sentence costs more than the rest of the search (16 of
-                # 17 ms at 132k sentences): the best sentence then re-ranks the dense and BM25 candidates only.
-                sentence = self._best_sentence_ranking(sorted(dense.keys() | lexical.keys()), vector)
-        # Every candidate's BM25 score, read from the postings for these rows only.
-        rows = np.fromiter(sorted(dense.keys() | lexical.keys() | set(sentence)), dtype=np.int64)
-        lexical_scores = dict(zip(rows.tolist(), scores_at(postings, rows).tolist(), strict=True))
-        return SearchInputs(dense, lexical, sentence, lexical_scores, self.index.sentence_rows)
+        if rerank:
+            best = dict(zip(dense.rows, dense.best, strict=True))
+            best.update(zip(lexical.rows, lexical.best, strict=True))
+            sentence = sorted(best, key=lambda row: (-best[row], row))
+        elif mode == "hybrid":
+            # Every sentence row belongs to some chunk: one contiguous product, then a gather of scores, reads the
+            # vectors once instead of copying them into a gathered matrix first.
+            best_sentence = np.maximum.reduceat((self.index.sentence_vectors @ vector)[self._rows], self._starts)
+            sentence = [i for i, _ in top_k(best_sentence + 1.0, candidates)]
+            rest = np.fromiter(sorted(set(sentence) - lexical_scores.keys()), dtype=np.int64)
+            lexical_scores.update(zip(rest.tolist(), scores_at(postings, rest).tolist(), strict=True))
+        return SearchInputs(dense.ranking, lexical.ranking, sentence, lexical_scores, self.index.sentence_rows)
 
     def hit_parts(self, positions: Sequence[int], vector: np.ndarray, found: SearchInputs) -> list[HitParts]:
-        """Read each kept chunk and its source, and score its sentences against the query."""
+        """Read the kept chunks and their sources (one query), and score their sentences against the query."""
         parts = []
-        for position in positions:
-            chunk = self.index.chunks[position]
+        for position, (chunk, source) in zip(positions, self.index.cited_chunks(positions), strict=True):
             rows = list(self.index.sentence_rows[position])
+            # One product per chunk: a product's last bits depend on its row count, and a hit's scores should not
+            # depend on the other hits.
             sentence_scores = self.index.sentence_vectors[rows] @ vector if rows else np.zeros(0)
             dense = None if position in found.dense else float(self.index.chunk_vectors[position] @ vector)
-            parts.append(HitParts(chunk, self.index.source(chunk.source_id),
-                                  tuple(float(s) for s in sentence_scores), dense))
+            parts.append(HitParts(chunk, source, tuple(float(s) for s in sentence_scores), dense))
         return parts
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One ranking's candidates (row -> score) with their rows in that order, best sentences and BM25 scores."""
+
+    ranking: dict[int, float]
+    rows: list[int]
+    best: list[float]
+    keyword: list[float]

@@ -88,6 +88,9 @@ def test_added_articles_become_a_delta_that_reads_as_one_index(tmp_path: Path, a
         assert joined.sources_of_rows(rows) == dict.fromkeys(rows, source_id)
         assert [c.chunk_id for c in joined.chunks_of(source_id)] == [c.chunk_id for c in whole.chunks_of(source_id)]
     assert sorted(joined.sentence_texts()) == sorted(whole.sentence_texts())
+    # A search's hits read in one query per segment, in the order asked, across the base and the delta.
+    rows = [len(joined.chunks) - 1, 0, *range(len(joined.chunks) - 3, len(joined.chunks)), 1, 0]
+    assert joined.cited_chunks(rows) == [(joined.chunks[r], joined.source(joined.chunks[r].source_id)) for r in rows]
 
     # The same passages found for every query: dense search over the joined FAISS index, BM25 with the corpus IDF.
     queries = ["troops to Ukraine", "counteroffensive", "Crosetto said", "peace talks between Russia and Ukraine"]

@@ -71,6 +71,24 @@ def test_lazy_articles_chunks_and_sentence_rows_equal_the_eager_values(service: 
     assert sorted(index.sources(), key=lambda s: s.source_id) == [index.source(k) for k in sorted(articles)]
 
 
+def test_a_search_s_hits_are_read_with_their_sources_in_one_query(service: NewsService, settings) -> None:
+    index = service.index
+    _, chunks, _ = expected_corpus(settings)
+    rows = [len(chunks) - 1, 0, 3, 3, 1]
+    calls = []
+    index.store._connection.set_trace_callback(calls.append)
+    try:
+        cited = index.cited_chunks(rows)
+    finally:
+        index.store._connection.set_trace_callback(None)
+    assert len(calls) == 1
+    assert cited == [(chunks[r], index.source(chunks[r].source_id)) for r in rows]
+    assert cited[2][0] is cited[3][0] is index.chunks[3]  # kept as the recently read chunk
+    assert index.cited_chunks([]) == []
+    with pytest.raises(IndexError):
+        index.cited_chunks([0, len(chunks)])
+
+
 def test_worker_threads_read_the_same_chunks_and_articles(service: NewsService) -> None:
     index = service.index
     rows = list(range(len(index.chunks))) * 4

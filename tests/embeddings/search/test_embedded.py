@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import faiss
@@ -29,6 +30,26 @@ def test_faiss_beside_bm25_gives_the_sequential_search_s_inputs_and_hits(fake_se
             assert (ours.dense, ours.lexical, ours.sentence) == (theirs.dense, theirs.lexical, theirs.sentence)
         assert ([(h.chunk.chunk_id, h.score) for h in overlapped.search(question, 5, query_vector=vector)]
                 == [(h.chunk.chunk_id, h.score) for h in sequential.search(question, 5, query_vector=vector)])
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("overlap", [False, True])
+def test_reranked_candidates_are_ranked_by_their_best_sentence_and_carry_their_bm25_scores(fake_service,
+                                                                                          overlap: bool) -> None:
+    index, embedder = fake_service.index, fake_service.embedder
+    search = EmbeddedSearch(index, max_sentence_scan=0, overlap_min_chunks=0 if overlap else 10**9)
+    assert not search.scans_every_sentence
+    for question in QUESTIONS:
+        vector = embedder.embed([question])[0]
+        found = search.inputs(question, vector, 10, "hybrid")
+        candidates = sorted(found.dense.keys() | found.lexical.keys())
+        best = {row: max((float(index.sentence_vectors[s] @ vector) for s in index.sentence_rows[row]), default=-1.0)
+                for row in candidates}
+        assert sorted(found.sentence) == candidates
+        assert all(best[a] >= best[b] - 1e-6 for a, b in itertools.pairwise(found.sentence))
+        keyword = search.keyword_scores(question, candidates).tolist()
+        assert found.lexical_scores == dict(zip(candidates, keyword, strict=True))
+        assert all(found.lexical_scores[row] == score for row, score in found.lexical.items())
 
 
 @pytest.mark.fast
