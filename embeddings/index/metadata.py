@@ -18,6 +18,8 @@ ARTICLE_CACHE = 256
 CHUNK_CACHE = 4096
 PAGE = 2048
 WRITE_BATCH = 10_000
+# Rows bound as parameters of one query (SQLite's limit is 999 in old builds).
+BOUND_ROWS = 500
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -179,12 +181,13 @@ class MetadataStore:
         One query for all of a search's hits: reading a chunk alone costs its article whole (the text sliced, the
         spans' JSON parsed) and the citation another query, about 0.1 ms a hit at 1M chunks."""
         wanted = [int(row) for row in rows]
-        if not wanted:
-            return []
-        marks = ",".join("?" * len(set(wanted)))
-        found = {int(row[0]): row for row in self._all(
-            f"SELECT {_CITED_COLUMNS} FROM chunks c JOIN articles a ON a.source_id = c.source_id "
-            f"WHERE c.row IN ({marks})", tuple(set(wanted)))}
+        distinct = sorted(set(wanted))
+        found: dict[int, tuple] = {}
+        for offset in range(0, len(distinct), BOUND_ROWS):
+            page = distinct[offset : offset + BOUND_ROWS]
+            found.update((int(row[0]), row) for row in self._all(
+                f"SELECT {_CITED_COLUMNS} FROM chunks c JOIN articles a ON a.source_id = c.source_id "
+                f"WHERE c.row IN ({','.join('?' * len(page))})", tuple(page)))
         cited = []
         for row in wanted:
             if row not in found:
@@ -222,8 +225,8 @@ class MetadataStore:
         """Return the article id of each chunk row, in pages of bound parameters."""
         found: dict[int, str] = {}
         rows = [int(r) for r in rows]
-        for offset in range(0, len(rows), 500):
-            page = rows[offset : offset + 500]
+        for offset in range(0, len(rows), BOUND_ROWS):
+            page = rows[offset : offset + BOUND_ROWS]
             marks = ",".join("?" * len(page))
             found.update((int(r), s) for r, s in self._all(f"SELECT row, source_id FROM chunks WHERE row IN ({marks})",
                                                           tuple(page)))

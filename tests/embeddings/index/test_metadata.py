@@ -15,6 +15,7 @@ import pytest
 
 from bot.answer.service import NewsService
 from embeddings.errors import IndexCorruptError, IndexMismatchError, NewsbotError
+from embeddings.index import metadata
 from embeddings.index.directory import DATA_FILES, MANIFEST, METADATA, build_index, load_index, write_index
 from embeddings.index.lexical import BM25
 from embeddings.index.manifest import FORMAT_VERSION
@@ -71,7 +72,8 @@ def test_lazy_articles_chunks_and_sentence_rows_equal_the_eager_values(service: 
     assert sorted(index.sources(), key=lambda s: s.source_id) == [index.source(k) for k in sorted(articles)]
 
 
-def test_a_search_s_hits_are_read_with_their_sources_in_one_query(service: NewsService, settings) -> None:
+def test_a_search_s_hits_are_read_with_their_sources_in_one_query(service: NewsService, settings,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     index = service.index
     _, chunks, _ = expected_corpus(settings)
     rows = [len(chunks) - 1, 0, 3, 3, 1]
@@ -85,6 +87,8 @@ def test_a_search_s_hits_are_read_with_their_sources_in_one_query(service: NewsS
     assert cited == [(chunks[r], index.source(chunks[r].source_id)) for r in rows]
     assert cited[2][0] is cited[3][0] is index.chunks[3]  # kept as the recently read chunk
     assert index.cited_chunks([]) == []
+    monkeypatch.setattr(metadata, "BOUND_ROWS", 3)  # more rows than a page of bound parameters
+    assert [chunk for chunk, _ in index.cited_chunks(rows * 2)] == [chunks[r] for r in rows * 2]
     with pytest.raises(IndexError):
         index.cited_chunks([0, len(chunks)])
 
