@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -117,23 +117,27 @@ class EmbeddedSearch:
         # candidates' sentences, and the dense side their BM25 scores, so that work runs beside the other side's.
         rerank = mode == "hybrid" and not self._sentence_ranking
 
+        looked_up: Future[list[Postings]] = Future()
+
         def dense_side() -> _Side:
             scores, ids = self.index.faiss_index.search(query_row, candidates)
             ranking = {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
-            # The postings again, not shared: the caller's are looked up while FAISS searches (0.1 ms at 1M).
-            return self._side(ranking, vector, self.bm25.postings(query), rerank)
+            # The caller looks the postings up while FAISS searches: they are there by now.
+            return self._side(ranking, vector, looked_up.result(), rerank)
 
-        if self._overlap:
-            nearest = self._workers().submit(dense_side)
+        nearest = self._workers().submit(dense_side) if self._overlap else None
+        try:
             postings = self.bm25.postings(query)
-            lexical = self._side(dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch)), vector,
-                                 None, rerank)
-            dense = nearest.result()
-        else:
+        except BaseException as error:
+            looked_up.set_exception(error)  # the worker is never left waiting
+            raise
+        looked_up.set_result(postings)
+        if nearest is None:
             dense = dense_side()
-            postings = self.bm25.postings(query)
-            lexical = self._side(dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch)), vector,
-                                 None, rerank)
+        lexical = self._side(dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch)), vector, None,
+                             rerank)
+        if nearest is not None:
+            dense = nearest.result()
         # BM25's own candidates carry their scores; the dense side's were read from the postings (the same sums).
         lexical_scores = dict(zip(dense.rows, dense.keyword, strict=True))
         lexical_scores.update(lexical.ranking)

@@ -61,3 +61,21 @@ def test_the_worker_threads_keep_the_serving_thread_count_and_are_made_once(fake
     assert pool.submit(lambda: (counts.append(faiss.omp_get_max_threads()), threading.current_thread().name)
                        ).result()[1].startswith("newsbot-faiss")
     assert counts == [faiss.omp_get_max_threads()]
+
+
+@pytest.mark.fast
+def test_an_error_looking_up_the_postings_reaches_the_caller_and_frees_the_worker(fake_service, monkeypatch) -> None:
+    search = EmbeddedSearch(fake_service.index, 20_000, overlap_min_chunks=0)
+    vector = fake_service.embedder.embed(["peace talks"])[0]
+
+    def broken(query: str):
+        raise RuntimeError("postings unreadable")
+
+    monkeypatch.setattr(search.bm25, "postings", broken)
+    with pytest.raises(RuntimeError, match="postings unreadable"):
+        search.inputs("peace talks", vector, 10, "hybrid")
+    # Every worker is free again: as many tasks as workers meet at a barrier.
+    workers = search._workers()._max_workers
+    barrier = threading.Barrier(workers, timeout=10)
+    assert all(future.result(timeout=20) is not None for future in
+               [search._workers().submit(barrier.wait) for _ in range(workers)])
