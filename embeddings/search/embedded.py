@@ -92,10 +92,11 @@ class EmbeddedSearch:
         return best
 
     def _side(self, ranking: dict[int, float], vector: np.ndarray, postings: Sequence[Postings] | None,
-              hybrid: bool) -> _Side:
-        """What one ranking's candidates need besides: their best sentences and, for the dense side, BM25 scores."""
+              rerank: bool) -> _Side:
+        """What one ranking's candidates need besides: their best sentences (to re-rank them) and, given the
+        postings, their BM25 scores."""
         rows = np.fromiter(ranking, dtype=np.int64, count=len(ranking))
-        best = self._best_sentences(rows, vector) if hybrid and len(rows) else np.zeros(0, dtype=np.float32)
+        best = self._best_sentences(rows, vector) if rerank and len(rows) else np.zeros(0, dtype=np.float32)
         keyword = scores_at(postings, rows) if postings is not None else np.zeros(0, dtype=np.float32)
         return _Side(ranking, rows.tolist(), best.tolist(), keyword.tolist())
 
