@@ -82,7 +82,7 @@ class EmbeddedSearch:
         starts, ends = self._sentence_rows.offsets[chosen], self._sentence_rows.offsets[chosen + 1]
         lengths = np.maximum(ends - starts, 0)
         # The chosen chunks' sentence rows, gathered in one go: each chunk's run of the flat row array.
-        firsts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        firsts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         flat = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()))
         best = np.full(len(chosen), -1.0, dtype=np.float32)
         has = lengths > 0
@@ -133,12 +133,9 @@ class EmbeddedSearch:
             looked_up.set_exception(error)  # the worker is never left waiting
             raise
         looked_up.set_result(postings)
-        if nearest is None:
-            dense = dense_side()
         lexical = self._side(dict(bounded_top_k(postings, self.size, candidates, self.bm25.scratch)), vector, None,
                              rerank)
-        if nearest is not None:
-            dense = nearest.result()
+        dense = dense_side() if nearest is None else nearest.result()
         # BM25's own candidates carry their scores; the dense side's were read from the postings (the same sums).
         lexical_scores = dict(zip(dense.rows, dense.keyword, strict=True))
         lexical_scores.update(lexical.ranking)
