@@ -109,8 +109,9 @@ HTML_SOURCES = [
     ("traf_wikimedia_turkey", "trafilatura", TRAF + "wikimediafoundation.org.turkey.html", "Wikimedia Foundation (news post)", "61374d043abdbdfec508b488c28c083d4717324ab5a406f47d58568738edcad0"),
 ]
 
-# English pages of other kinds (blog posts, magazine and sports pages), for the cleaning model only: labelled line
-# by line in chrome_labels.jsonl, written to cleaning/ and never part of the question corpus (newsroom-txt).
+# English pages of other kinds (blog posts, magazine and sports pages), for measuring the cleaning model only:
+# labelled line by line in chrome_labels_other.jsonl, never fit on, written to cleaning/ and never part of the
+# question corpus (newsroom-txt).
 CLEANING_SOURCES = [
     ("traf_lemire_me_json", "trafilatura", TRAF + "lemire.me.json.html", "Daniel Lemire's blog",
      "e0a14254cc2a007767f4732e8539c5a1c936b98a25fa3446f049b5ec79e6d522"),
@@ -356,7 +357,7 @@ def main(argv=None) -> int:
         digest = sha256_bytes(raw)
         if digest != want:
             raise SystemExit(f"{member}: sha256 {digest} != pinned {want}")
-        # A news page's HTML goes to html/ and its text to scrape/; a page for the cleaning model only, both to cleaning/.
+        # A news page's HTML goes to html/ and its text to scrape/; a page for the cleaning model, both to cleaning/.
         pair = ("html", "scrape") if kind == "html" else ("cleaning", "cleaning")
         write_if_changed(os.path.join(out, pair[0], aid + ".html"), raw)
         write_if_changed(os.path.join(out, pair[1], aid + ".txt"), naive_scrape(raw).encode("utf-8"))
@@ -380,6 +381,18 @@ def main(argv=None) -> int:
           f"{len(cleaning_keep) // 2} pages in cleaning/ to {out}",
           file=sys.stderr)
     return 0
+
+
+def page_table(manifest: list[dict], kind: str) -> list[str]:
+    """The markdown table of the pages of one kind (html or cleaning)."""
+    rows = ["| id | publisher | title | url | package | path | sha256 |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in manifest:
+        if r["kind"] == kind:
+            title = r.get("title", "").replace("|", "/")
+            url = r.get("url") or r.get("canonical") or ""
+            rows.append(f"| {r['id']} | {r['publisher']} | {title} | {url} | {r['package']} {r['version']} "
+                        f"| {r['path']} | `{r['member_sha256']}` |")
+    return rows
 
 
 def sources_md(manifest: list[dict]) -> str:
@@ -410,26 +423,13 @@ def sources_md(manifest: list[dict]) -> str:
     for (pkg, ver, path, dg), ids in seen.items():
         L.append(f"| {path.rsplit('/', 1)[-1]} | {pkg} {ver} | {path} | `{dg}` | {ids[0]}..{ids[-1]} ({len(ids)}) |")
     L += ["", "## News article pages (html/ byte-for-byte, scrape/ naive text)", "",
-          "| id | publisher | title | url | package | path | sha256 |",
-          "| --- | --- | --- | --- | --- | --- | --- |"]
-    for r in manifest:
-        if r["kind"] == "html":
-            title = r.get("title", "").replace("|", "/")
-            url = r.get("url") or r.get("canonical") or ""
-            L.append(f"| {r['id']} | {r['publisher']} | {title} | {url} | {r['package']} {r['version']} "
-                     f"| {r['path']} | `{r['member_sha256']}` |")
-    L += ["", "## Pages for the cleaning model only (cleaning/: the page byte-for-byte and its naive text)", "",
-          "English pages of other kinds (blog posts, magazine and sports pages), labelled line by line in "
-          "chrome_labels.jsonl to fit the cleaning model; not part of the question corpus.", "",
-          "| id | publisher | title | url | package | path | sha256 |",
-          "| --- | --- | --- | --- | --- | --- | --- |"]
-    for r in manifest:
-        if r["kind"] == "cleaning":
-            title = r.get("title", "").replace("|", "/")
-            url = r.get("url") or r.get("canonical") or ""
-            L.append(f"| {r['id']} | {r['publisher']} | {title} | {url} | {r['package']} {r['version']} "
-                     f"| {r['path']} | `{r['member_sha256']}` |")
-    L += ["", "`scrape/<id>.txt` is `html/<id>.html` (and `cleaning/<id>.txt` is `cleaning/<id>.html`) parsed with the standard library's "
+          *page_table(manifest, "html"),
+          "", "## Pages for measuring the cleaning model only (cleaning/: the page byte-for-byte and its naive text)",
+          "", "English pages of other kinds (blog posts, magazine and sports pages), labelled line by line in "
+          "chrome_labels_other.jsonl and never fit on; not part of the question corpus.", "",
+          *page_table(manifest, "cleaning"),
+          "", "`scrape/<id>.txt` is `html/<id>.html` (and `cleaning/<id>.txt` is `cleaning/<id>.html`) parsed "
+          "with the standard library's "
           "html.parser: script/style/noscript content dropped, a newline at block elements, "
           "all other text kept (navigation, share bars, captions, footers).", ""]
     return "\n".join(L)
