@@ -1,6 +1,7 @@
 """The cleaning labels (tests/data/newsroom/chrome_labels*.jsonl): each page's spans are well formed (a paywalled
 page may have no body), and the pages the model is fit on and the pages it is only measured on are apart."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -25,3 +26,15 @@ def test_the_pages_measured_only_are_never_fit_on() -> None:
     fit = {row["file"] for row in _rows(LABELS)}
     measured = {row["file"] for row in _rows(OTHER_LABELS)}
     assert fit and measured and not fit & measured
+
+
+def test_readability_pages_are_labelled_by_the_article_text_readability_extracts() -> None:
+    spec = importlib.util.spec_from_file_location("build_corpus", LABELS.with_name("build_corpus.py"))
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    scrape = "Page title | Site\nHome\nNews\nThe minister said the   plan would start in May.\nPhoto: J. Doe\nShare"
+    # The article's text as readability extracts it (its expected.html, scraped): a long line in it is the
+    # article's, a short one mixed, the rest chrome.
+    article = "News\nThe minister said the plan\nwould start in May."
+    row = build.line_labels("rdb_x", scrape, article)
+    assert row == {"file": "rdb_x", "lines": 6, "meta": [[1, 1]], "body": [[4, 4]], "mixed": [3]}
