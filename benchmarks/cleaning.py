@@ -168,9 +168,9 @@ def main(corpus: Path, unlabelled_dir: Path | None) -> None:
     """Print what cleaning keeps, per scrape shape."""
     result: dict[str, dict] = {shape: measure(corpus, shape) for shape in SHAPES}
     result["other kinds (never fit)"] = {shape: measure(corpus, shape, OTHER_LABELS) for shape in SHAPES[:2]}
-    if readability_labels(corpus).is_file():
-        result["readability's test pages (never fit)"] = {
-            shape: measure(corpus, shape, readability_labels(corpus)) for shape in SHAPES[:2]}
+    if (readability := readability_labels(corpus)).is_file():
+        result["readability's test pages (never fit)"] = {shape: measure(corpus, shape, readability)
+                                                          for shape in SHAPES[:2]}
     if unlabelled_dir is not None:
         result["unlabelled"] = unlabelled(unlabelled_dir)
     click.echo(json.dumps(result, indent=2))
